@@ -33,7 +33,12 @@ __all__ = [
     "DatabaseUnavailable",
     "DuplicateParameter",
     "ExecuteError",
+    "FieldInPath",
+    "InvalidSession",
     "LimitError",
+    "LimitTooLarge",
+    "MethodNotAllowed",
+    "NotAllowedHere",
     "PathEndsOnRelation",
     "QueryTimeout",
     "RequestError",
@@ -45,10 +50,10 @@ __all__ = [
     "TooLong",
     "TooManyConditions",
     "TooManyListElements",
-    "LimitTooLarge",
     "UnknownField",
     "UnknownParameter",
     "UnknownResource",
+    "UnsupportedDialect",
     "ZQueryError",
     "did_you_mean",
 ]
@@ -145,6 +150,12 @@ class SchemaError(ZQueryError):
     code = "schema.invalid"
 
 
+class UnsupportedDialect(ZQueryError):
+    """A database zquery cannot compile for (a programming error, like a bad schema)."""
+
+    code = "compile.dialect"
+
+
 # -- request parsing ---------------------------------------------------------------------
 
 
@@ -176,6 +187,23 @@ class BadParameter(RequestError):
     """A parameter has a value of the wrong form (``limit=-1``, ``count=maybe``)."""
 
     code = "request.bad_parameter"
+
+
+class MethodNotAllowed(RequestError):
+    """An HTTP method other than GET on a query endpoint (the query API is read-only)."""
+
+    code = "request.method_not_allowed"
+    http_status = 405
+
+
+class InvalidSession(RequestError):
+    """The ``Authorization: OAuth <session>`` header is missing (on a closed server),
+    malformed, or names a session the server does not know."""
+
+    code = "request.invalid_session"
+    api_code = "ID.1001"
+    description = "Invalid session or session expired"
+    http_status = 401
 
 
 class AmbiguousSort(RequestError):
@@ -222,6 +250,19 @@ class BadOperator(ResolveError):
     """An operator that makes no sense for the field's type."""
 
     code = "resolve.bad_operator"
+
+
+class FieldInPath(ResolveError):
+    """A field or tag pseudo-field followed by more segments (``name.x``)."""
+
+    code = "resolve.field_in_path"
+
+
+class NotAllowedHere(ResolveError):
+    """A name this parameter does not take: a tag or path in ``fields``/``groupBy``/``sort``,
+    a mapped field in ``groupBy``, a non-group sort key, or ``fields`` with ``groupBy``."""
+
+    code = "resolve.not_allowed"
 
 
 class ToManyNotAllowed(ResolveError):

@@ -105,10 +105,10 @@ class ResolvedCondition:
 
 @dataclass(frozen=True, slots=True)
 class ResolvedSort:
-    """A sort key over to-one hops only."""
+    """A sort key over to-one hops only; ``field`` None means the ``count`` of a groupBy."""
 
     hops: tuple[Hop, ...]
-    field: Field
+    field: Field | None
     descending: bool
 
 
