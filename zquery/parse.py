@@ -54,6 +54,9 @@ DEFAULT_LIMITS = Limits()
 # cache's memory stays bounded (4096 entries x 512 characters).
 _CACHED_TEXT_LENGTH = 512
 _CACHE_SIZE = 4096
+# A lone surrogate is a str no driver can encode (UTF-8 has no form for it): refuse it here,
+# or it would escape from the database driver as a UnicodeEncodeError.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def split_list_value(value: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
@@ -262,6 +265,12 @@ def parse_condition(
                            hint="pass the decoded value of the q parameter")
     if len(text) > limits.max_value_length:
         raise too_long(text, param, limits.max_value_length, "condition")
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:
+        raise BadParameter(
+            f"U+{ord(surrogate.group()):04X} at {surrogate.start()} is a lone surrogate, not "
+            f"text a database can store", param=param, value=text, start=surrogate.start(),
+            end=surrogate.end(), hint="send valid UTF-8 text")
     try:
         parsed = (_parse_text_cached(text) if len(text) <= _CACHED_TEXT_LENGTH
                   else _parse_text(text))

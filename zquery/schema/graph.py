@@ -143,7 +143,7 @@ class Relation:
 
 @dataclass(frozen=True, slots=True)
 class Alias:
-    """A name that stands for a dotted relation path (``l2Network`` → ``l2NetworkRef.l2Network``)."""
+    """A name standing for a dotted relation path (``l2Network`` → ``l2NetworkRef.l2Network``)."""
 
     name: str
     path: tuple[str, ...]
@@ -262,51 +262,132 @@ class SchemaGraph:
         return iter(self.resources.values())
 
     def check(self) -> None:
-        """Raise :class:`SchemaError` unless every relation, key and alias is consistent."""
+        """Raise :class:`SchemaError` unless every name, key, relation and alias is consistent."""
+        for key, res in self.resources.items():
+            if key != res.name:
+                raise SchemaError(f"resources['{key}'] holds the resource named '{res.name}'",
+                                  param=key, value=res.name)
+            self._check_resource(res)
+        # Aliases walk relations of other resources: check them once every relation is known.
         for res in self.resources.values():
-            if res.primary_key not in res.column_names():
-                raise SchemaError(f"{res.name}: primary key '{res.primary_key}' is not a column")
-            clash = set(res.fields) & (set(res.relations) | set(res.aliases))
-            if clash:
-                raise SchemaError(f"{res.name}: {sorted(clash)} both a field and a relation/alias")
-            for f in res.fields.values():
-                if f.mapped is not None:
-                    self._check_link_columns(res, f.mapped.table, (f.mapped.join_column,
-                                                                   f.mapped.value_column))
-                    self._check_column(res, f.mapped.owner_key, f"field {f.name}")
-            for rel in res.relations.values():
-                self._check_relation(res, rel)
             for alias in res.aliases.values():
-                if not alias.path:
-                    raise SchemaError(f"{res.name}.{alias.name}: empty alias")
+                self._check_alias(res, alias)
+        self._check_shared_tables()
+
+    def _check_resource(self, res: Resource) -> None:
+        if res.primary_key not in res.column_names():
+            raise SchemaError(f"{res.name}: primary key '{res.primary_key}' is not a column",
+                              param=f"{res.name}.primary_key", value=res.primary_key,
+                              hint=did_you_mean(res.primary_key, res.column_names()))
+        for kind, entries in (("field", res.fields), ("relation", res.relations),
+                              ("alias", res.aliases)):
+            for key, entry in entries.items():
+                if key != entry.name:
+                    raise SchemaError(f"{res.name}: {kind} '{key}' is named '{entry.name}'",
+                                      param=f"{res.name}.{key}", value=entry.name)
+        clash = set(res.fields) & (set(res.relations) | set(res.aliases)) | (
+            set(res.relations) & set(res.aliases))
+        if clash:
+            raise SchemaError(f"{res.name}: {sorted(clash)} used for two of field, relation, "
+                              "alias", param=f"{res.name}.{min(clash)}", value=min(clash))
+        for f in res.fields.values():
+            if f.mapped is not None:
+                self._check_link_columns(res, f.mapped.table, (f.mapped.join_column,
+                                                               f.mapped.value_column))
+                self._check_column(res, f.mapped.owner_key, f"{res.name}.{f.name}")
+        for rel in res.relations.values():
+            self._check_relation(res, rel)
+        for column, _values in res.row_filter:
+            self._check_column(res, column, f"{res.name}.row_filter")
 
     def _check_relation(self, res: Resource, rel: Relation) -> None:
         where = f"{res.name}.{rel.name}"
+        if rel.source != res.name:
+            raise SchemaError(f"{where}: relation source is '{rel.source}', not {res.name}",
+                              param=where, value=rel.source)
         target = self.resources.get(rel.target)
         if target is None:
-            raise SchemaError(f"{where}: target resource '{rel.target}' does not exist")
+            raise SchemaError(f"{where}: target resource '{rel.target}' does not exist",
+                              param=where, value=rel.target,
+                              hint=did_you_mean(rel.target, self.resources))
         self._check_column(res, rel.local_key, where)
         self._check_column(target, rel.remote_key, where)
         if rel.through is not None:
             self._check_link_columns(res, rel.through.table,
                                      (rel.through.source_column, rel.through.target_column))
 
+    def _check_alias(self, res: Resource, alias: Alias) -> None:
+        where = f"{res.name}.{alias.name}"
+        if not alias.path:
+            raise SchemaError(f"{where}: empty alias", param=where, value="")
+        current = res
+        for segment in alias.path:
+            rel = current.relations.get(segment)
+            if rel is None:
+                raise SchemaError(
+                    f"{where}: '{segment}' in alias path '{'.'.join(alias.path)}' is not a "
+                    f"relation of {current.name}", param=where, value=".".join(alias.path),
+                    hint=did_you_mean(segment, current.relations))
+            current = self.resources[rel.target]
+
     def _check_column(self, res: Resource, column: str, where: str) -> None:
         if column not in res.column_names():
-            raise SchemaError(f"{where}: key column '{column}' is not a column of {res.name}")
+            raise SchemaError(f"{where}: key column '{column}' is not a column of {res.name}",
+                              param=where, value=column,
+                              hint=did_you_mean(column, res.column_names()))
 
     def _check_link_columns(self, res: Resource, table: str, columns: tuple[str, ...]) -> None:
         link = self.link_tables.get(table)
         if link is None:
-            raise SchemaError(f"{res.name}: link table '{table}' is not declared")
+            raise SchemaError(f"{res.name}: link table '{table}' is not declared",
+                              param=res.name, value=table,
+                              hint=did_you_mean(table, self.link_tables))
         known = {name for name, _ in link.columns}
         for col in columns:
             if col not in known:
-                raise SchemaError(f"{res.name}: '{col}' is not a column of link table {table}")
+                raise SchemaError(f"{res.name}: '{col}' is not a column of link table {table}",
+                                  param=res.name, value=col, hint=did_you_mean(col, known))
+
+    def _check_shared_tables(self) -> None:
+        """Typed children may share a table, but only with one key and one type per column."""
+        first: dict[str, Resource] = {}
+        for res in self.resources.values():
+            owner = first.setdefault(res.table, res)
+            if owner.primary_key != res.primary_key:
+                raise SchemaError(
+                    f"{res.name}: table {res.table} has primary key '{owner.primary_key}' in "
+                    f"{owner.name} but '{res.primary_key}' here", param=f"{res.name}.primary_key",
+                    value=res.primary_key)
+        columns: dict[str, dict[str, tuple[FieldType, str]]] = {}
+        sources = [(r.table, r.name, [(f.column, f.type) for f in r.fields.values()
+                                      if f.mapped is None]) for r in self.resources.values()]
+        sources += [(t.name, f"link table {t.name}", list(t.columns))
+                    for t in self.link_tables.values()]
+        for table, who, typed in sources:
+            known = columns.setdefault(table, {})
+            for column, ftype in typed:
+                seen = known.setdefault(column, (ftype, who))
+                if seen[0] is not ftype:
+                    raise SchemaError(
+                        f"table {table}: column '{column}' is {seen[0].value} in {seen[1]} but "
+                        f"{ftype.value} in {who}", param=f"{table}.{column}", value=ftype.value)
+        special = [*((self.tags.system_table, self.tags.user_table) if self.tags else ()),
+                   *((self.ownership.ref_table, self.ownership.shared_table)
+                     if self.ownership else ())]
+        # A resource may read a tag/ownership table (ZStack's QuerySystemTag reads SystemTagVO);
+        # the columns it declares merge with the built-in ones. A link table may not.
+        for name in special:
+            if name in self.link_tables:
+                raise SchemaError(f"table {name} is a tag/ownership table and cannot also be a "
+                                  "link table", param=name, value=name)
 
 
 def _normalise_rest(path: str) -> str:
-    """``GET zstack/v1/vm-instances`` / ``/v1/vm-instances`` / ``vm-instances`` → ``/vm-instances``."""
+    """Map a REST path in any spelling (``GET zstack/v1/vm-instances``) to ``/vm-instances``.
+
+    >>> _normalise_rest("GET zstack/v1/vm-instances?q=name=vm1")
+    '/vm-instances'
+    """
     text = path.strip()
     if text.upper().startswith("GET "):
         text = text[4:].strip()

@@ -1,0 +1,173 @@
+"""Section 3: running the statements on bench data in SQLite, PostgreSQL and MariaDB.
+
+Per database and corpus entry, four shapes run side by side in interleaved rounds, each
+fetching every row: ``zquery`` (its page and total statements), ``floor`` (the best
+hand-written SQL), ``reference`` (the reference ZStack server's nested-IN shape) and
+``zquery_reply`` (zquery's whole ``execute()``: statements, nested ``vmNics`` and the
+reply dicts). Before any timing each shape must answer like the floor
+(:func:`benchmarks.check.compare`), and every zquery statement is EXPLAINed
+(:mod:`benchmarks.explain`).
+
+>>> from benchmarks.databases import open_database, load
+>>> from benchmarks.data import BenchData
+>>> from benchmarks.schema import test_graph
+>>> from benchmarks.corpus import BY_NAME
+>>> db, data = open_database("sqlite"), BenchData(300)
+>>> load([db], test_graph(), data.chunks())
+>>> result = run_execution([db], test_graph(), data.values, [BY_NAME["one_hop"]], rounds=1,
+...                        warmup=1, target=0.001)
+>>> row = result.rows[0]
+>>> row.problems, row.scans, sorted(row.medians)
+([], [], ['floor', 'reference', 'zquery', 'zquery_reply'])
+>>> db.close()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from zquery.compile import compile_plan
+from zquery.execute import execute
+from zquery.plan import QueryPlan
+from zquery.request import parse_request
+from zquery.resolve import resolve
+from zquery.schema.graph import SchemaGraph
+from zquery.schema.tables import build_metadata
+
+from benchmarks.check import compare
+from benchmarks.corpus import RESOURCE, Entry
+from benchmarks.databases import Database
+from benchmarks.explain import full_scans, join_keys, plan_lines, unindexed
+from benchmarks.handwritten import Statements
+from benchmarks.timing import Case, measure, median, ratio_median
+from benchmarks.values import Values
+
+__all__ = ["SHAPES", "ExecResult", "ExecRow", "run_execution"]
+
+#: The shapes timed per entry, in report order.
+SHAPES = ("zquery", "floor", "reference", "zquery_reply")
+
+
+@dataclass(frozen=True)
+class ExecRow:
+    """One (database, entry): medians in ms, same-round ratios, checks and EXPLAIN findings."""
+
+    database: str
+    entry: str
+    medians: dict[str, float]
+    to_floor: float
+    to_reference: float | None
+    reply_to_statements: float
+    problems: list[str] = field(default_factory=list)
+    scans: list[str] = field(default_factory=list)
+    root_scan: bool = False
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    rows: list[ExecRow]
+    rounds: int
+    join_keys: list[tuple[str, str]]
+    unindexed: dict[str, list[tuple[str, str]]]
+
+
+@dataclass
+class _Prepared:
+    """One (database, entry) ready to time: the open connection and each shape's work."""
+
+    db: Database
+    entry: Entry
+    plan: QueryPlan
+    shapes: dict[str, Statements]
+    problems: list[str]
+    scans: list[str]
+    root_scan: bool
+
+
+def _prepare(db: Database, conn: sa.Connection, graph: SchemaGraph, values: Values,
+             entry: Entry) -> _Prepared:
+    tables = build_metadata(graph).tables
+    plan = resolve(parse_request(entry.request(values)), graph, RESOURCE)
+    compiled = compile_plan(plan, graph, dialect=conn.dialect.name)
+    shapes = {"zquery": Statements(compiled.rows, compiled.count, ordered=entry.total_order),
+              "floor": entry.floor(tables, values, db.kind)}
+    if entry.reference is not None:
+        shapes["reference"] = entry.reference(tables, values, db.kind)
+    problems = []
+    for shape in ("zquery", "reference"):
+        if shape in shapes:
+            problem = compare(conn, shapes["floor"], shapes[shape])
+            if problem is not None:
+                problems.append(f"{shape}: {problem}")
+    root = plan.resource.table
+    scanned: list[str] = []
+    for stmt in shapes["zquery"].all():
+        scanned.extend(full_scans(db.kind, plan_lines(conn, stmt)))
+    scans = sorted({name for name in scanned if name != root})
+    return _Prepared(db, entry, plan, shapes, problems, scans, root in scanned)
+
+
+def _statements_case(key: tuple[str, ...], conn: sa.Connection,
+                     statements: tuple[Any, ...]) -> Case:
+    def run(n: int) -> None:
+        for _ in range(n):
+            for stmt in statements:
+                conn.execute(stmt).all()
+
+    return Case(key, lambda n: n, run, max_batch=200)
+
+
+def _reply_case(key: tuple[str, ...], conn: sa.Connection, graph: SchemaGraph,
+                prepared: _Prepared) -> Case:
+    plan = prepared.plan
+    compiled = compile_plan(plan, graph, dialect=conn.dialect.name)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            execute(conn, plan, compiled, graph)
+
+    return Case(key, lambda n: n, run, max_batch=200)
+
+
+def run_execution(databases: Sequence[Database], graph: SchemaGraph, values: Values,
+                  entries: Sequence[Entry], *, rounds: int, warmup: int, target: float,
+                  seed: int = 20240603,
+                  progress: Callable[[str], None] | None = None) -> ExecResult:
+    """Check, EXPLAIN and time every entry on every (loaded) database."""
+    connections = {db.kind: db.engine.connect() for db in databases}
+    try:
+        prepared = [_prepare(db, connections[db.kind], graph, values, entry)
+                    for db in databases for entry in entries]
+        cases: list[Case] = []
+        for item in prepared:
+            conn = connections[item.db.kind]
+            base = (item.db.kind, item.entry.name)
+            for shape, statements in item.shapes.items():
+                cases.append(_statements_case((*base, shape), conn, statements.all()))
+            cases.append(_reply_case((*base, "zquery_reply"), conn, graph, item))
+        samples = measure(cases, rounds=rounds, warmup=warmup, target=target, seed=seed,
+                          progress=progress)
+        keys = sorted(join_keys(graph, [item.plan for item in prepared]))
+        missing = {db.kind: unindexed(db.engine, keys) for db in databases}
+    finally:
+        for conn in connections.values():
+            conn.rollback()
+            conn.close()
+    rows = []
+    for item in prepared:
+        base = (item.db.kind, item.entry.name)
+        times = {shape: samples[(*base, shape)]["total"] for shape in SHAPES
+                 if (*base, shape) in samples}
+        rows.append(ExecRow(
+            database=item.db.kind, entry=item.entry.name,
+            medians={shape: median(found) * 1e3 for shape, found in times.items()},
+            to_floor=ratio_median(times["zquery"], times["floor"]),
+            to_reference=(ratio_median(times["zquery"], times["reference"])
+                          if "reference" in times else None),
+            reply_to_statements=ratio_median(times["zquery_reply"], times["zquery"]),
+            problems=item.problems, scans=item.scans, root_scan=item.root_scan))
+    return ExecResult(rows, rounds, keys, missing)

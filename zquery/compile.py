@@ -1,0 +1,236 @@
+"""Compile a :class:`~zquery.plan.QueryPlan` into SQLAlchemy ``Select`` statements.
+
+:func:`compile_plan` builds the page (``rows``) and the total (``count``) with
+SQLAlchemy's generative API, values as bound parameters only, so a plan that differs
+from another only in its values compiles to a statement with the same cache key.
+Conditions become semi-joins (:mod:`zquery.compile_conditions`); the operators come from
+the one table in :mod:`zquery.operators`; per-database details from
+:mod:`zquery.dialects`.
+
+* Sorting walks to-one hops only, as aliased LEFT OUTER JOINs; NULLs come first in
+  ascending and last in descending order on every database (``NULLS FIRST``/``LAST`` on
+  PostgreSQL only, the others do it by default); strings sort by code point
+  (``COLLATE "C"`` on PostgreSQL). With ``limit``/``start`` given, the primary key (the
+  group fields for ``groupBy``) is appended as a tie-breaker.
+* ``fields`` selects only those columns. Mapped fields are not columns: the executor
+  loads them by their owner key, which is selected too when ``fields`` leaves it out and
+  listed in :attr:`CompiledQuery.hidden` (select it, do not show it).
+* ``groupBy`` selects the group fields and ``count(*) AS count``; the count statement
+  then counts the groups.
+* The count is ``SELECT count(*) FROM root WHERE <the same predicates>``: no ORDER BY,
+  no sort joins, no ``count(DISTINCT)``, no window function.
+
+>>> import sys; sys.path.insert(0, "tests")
+>>> from zstack_like import GRAPH
+>>> from zquery.plan import QueryPlan
+>>> vm = GRAPH.resource("VmInstance")
+>>> plan = QueryPlan(resource=vm, conditions=(), sort=(), fields=(vm.field("uuid"),),
+...                  group_by=(), limit=10, start=0, count=False, reply_with_count=True,
+...                  paged=True)
+>>> compiled = compile_plan(plan, GRAPH, dialect="postgresql")
+>>> from sqlalchemy.dialects import postgresql
+>>> sql = " ".join(str(compiled.rows.compile(dialect=postgresql.dialect())).split())
+>>> sql.split(" ORDER BY ")[1]
+'"VmInstanceVO".uuid COLLATE "C" ASC LIMIT %(param_1)s::INTEGER'
+>>> " ".join(str(compiled.count).split())
+'SELECT count(*) AS count_1 FROM "VmInstanceVO"'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause, Select
+
+from zquery.compile_conditions import compile_conditions
+from zquery.compile_support import Context, graph_tables
+from zquery.dialects import DialectTraits, SelectivityStats, traits_for
+from zquery.errors import ToManyNotAllowed
+from zquery.plan import QueryPlan, ResolvedSort
+from zquery.schema.graph import Field, Relation, SchemaGraph
+
+__all__ = ["CompiledQuery", "compile_plan"]
+
+Predicate = ColumnElement[bool]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    """The statements of one plan.
+
+    ``rows``: the page (None when ``plan.count``): the ``columns`` in order, each labelled
+    with its field name, then ``count`` when ``plan.group_by``. ``count``: the total
+    (when ``count`` or ``replyWithCount``), one integer. ``hidden``: names of columns that
+    are selected only so the executor can load mapped fields (keys, not to be shown).
+    ``shapes``: per condition, the SQL shape chosen and why (for ``explain``).
+    """
+
+    rows: Select[Any] | None
+    count: Select[Any] | None
+    columns: tuple[Field, ...]
+    shapes: tuple[str, ...]
+    hidden: tuple[str, ...] = ()
+
+
+def compile_plan(plan: QueryPlan, graph: SchemaGraph, *, dialect: str = "sqlite",
+                 stats: SelectivityStats | None = None) -> CompiledQuery:
+    """Compile *plan* for *dialect* (``sqlite``, ``postgresql``, ``mysql``/``mariadb``).
+
+    *stats* (SQLite only, see :func:`~zquery.dialects.stats_for`) refine the choice
+    between ``IN`` and ``EXISTS``; without them an operator heuristic decides.
+    """
+    traits = traits_for(dialect)
+    ctx = Context(graph_tables(graph), traits, stats, plan.scope)
+    root = ctx.tables.table(plan.resource.table)
+    conditions = compile_conditions(ctx, plan, root)
+    base = ctx.filters(plan.resource, root)
+    rows_where = (*base, *conditions.rows)
+    count_where = (*base, *conditions.count)
+    columns: tuple[Field, ...] = plan.group_by
+    hidden: tuple[str, ...] = ()
+    rows = count = None
+    if not plan.group_by:
+        columns, hidden = _columns(plan)
+    if not plan.count:
+        rows = (_grouped_page(ctx, plan, root, rows_where) if plan.group_by
+                else _page(ctx, plan, root, rows_where, columns))
+    if plan.count or plan.reply_with_count:
+        count = (_group_count(plan, root, count_where) if plan.group_by
+                 else sa.select(sa.func.count()).select_from(root).where(*count_where))
+    return CompiledQuery(rows=rows, count=count, columns=columns, shapes=conditions.shapes,
+                         hidden=hidden)
+
+
+def _columns(plan: QueryPlan) -> tuple[tuple[Field, ...], tuple[str, ...]]:
+    """The native fields the page selects, plus owner keys of requested mapped fields."""
+    wanted = plan.fields or tuple(plan.resource.fields.values())
+    columns = [f for f in wanted if f.mapped is None]
+    selected = {f.column for f in columns}
+    hidden: list[str] = []
+    for f in wanted:
+        if f.mapped is None or f.mapped.owner_key in selected:
+            continue
+        key = next(k for k in plan.resource.fields.values()
+                   if k.mapped is None and k.column == f.mapped.owner_key)
+        columns.append(key)
+        hidden.append(key.name)
+        selected.add(key.column)
+    return tuple(columns), tuple(hidden)
+
+
+def _labelled(table: FromClause, f: Field) -> ColumnElement[Any]:
+    column = table.c[f.column]
+    return column if f.column == f.name else column.label(f.name)
+
+
+def _page(ctx: Context, plan: QueryPlan, root: FromClause, where: tuple[Predicate, ...],
+          columns: tuple[Field, ...]) -> Select[Any]:
+    stmt = sa.select(*(_labelled(root, f) for f in columns))
+    joined, order = _sort(ctx, plan, root)
+    if joined is not root:
+        stmt = stmt.select_from(joined)
+    stmt = stmt.where(*where)
+    pk = plan.resource.primary_key
+    if plan.paged and not any(not s.hops and s.field is not None and s.field.column == pk
+                              for s in plan.sort):
+        order.append(_order(root.c[pk], False, ctx.traits, nullable=False))
+    return _paginate(stmt.order_by(*order) if order else stmt, plan)
+
+
+def _paginate(stmt: Select[Any], plan: QueryPlan) -> Select[Any]:
+    stmt = stmt.limit(plan.limit)
+    return stmt.offset(plan.start) if plan.start else stmt
+
+
+def _order(expr: ColumnElement[Any], descending: bool, traits: DialectTraits, *,
+           nullable: bool = True) -> ColumnElement[Any]:
+    if traits.exact_collation and isinstance(expr.type, sa.String):
+        expr = expr.collate(traits.exact_collation)
+    ordered = expr.desc() if descending else expr.asc()
+    if traits.explicit_nulls_order and nullable:
+        ordered = ordered.nulls_last() if descending else ordered.nulls_first()
+    return ordered
+
+
+def _sort(ctx: Context, plan: QueryPlan,
+          root: FromClause) -> tuple[FromClause, list[ColumnElement[Any]]]:
+    """The outer FROM (root plus one LEFT OUTER JOIN per to-one sort path) and ORDER BY."""
+    joined: FromClause = root
+    ends: dict[tuple[Relation, ...], FromClause] = {(): root}
+    order: list[ColumnElement[Any]] = []
+    for key in plan.sort:
+        assert key.field is not None
+        path: tuple[Relation, ...] = ()
+        end = root
+        for hop in key.hops:
+            path = (*path, hop.relation)
+            if path not in ends:
+                joined, ends[path] = _outer_hop(ctx, joined, end, hop.relation)
+            end = ends[path]
+        mapped = key.field.mapped
+        if mapped is None:
+            column = end.c[key.field.column]
+        else:
+            _refuse_list_sort(key)
+            table = ctx.fresh(mapped.table)
+            joined = joined.outerjoin(
+                table, table.c[mapped.join_column] == end.c[mapped.owner_key])
+            column = table.c[mapped.value_column]
+        order.append(_order(column, key.descending, ctx.traits))
+    return joined, order
+
+
+def _outer_hop(ctx: Context, joined: FromClause, end: FromClause,
+               relation: Relation) -> tuple[FromClause, FromClause]:
+    target = ctx.graph.resources[relation.target]
+    alias = ctx.fresh(target.table)
+    if relation.through is not None:
+        link = ctx.fresh(relation.through.table)
+        joined = joined.outerjoin(
+            link, link.c[relation.through.source_column] == end.c[relation.local_key])
+        on = [alias.c[relation.remote_key] == link.c[relation.through.target_column]]
+    else:
+        on = [alias.c[relation.remote_key] == end.c[relation.local_key]]
+    # An invisible or other-typed target sorts as if absent (NULL), never leaks its value.
+    on.extend(ctx.filters(target, alias))
+    return joined.outerjoin(alias, sa.and_(*on)), alias
+
+
+def _refuse_list_sort(key: ResolvedSort) -> None:
+    assert key.field is not None and key.field.mapped is not None
+    if key.field.mapped.many:
+        span = key.hops[-1].span if key.hops else None
+        raise ToManyNotAllowed(
+            f"cannot sort by '{key.field.name}': it holds a list of values",
+            param="sort", value=key.field.name, start=span.start if span else None,
+            end=span.end if span else None, hint="sort by a single-valued field")
+
+
+def _grouped_page(ctx: Context, plan: QueryPlan, root: FromClause,
+                  where: tuple[Predicate, ...]) -> Select[Any]:
+    groups = [root.c[f.column] for f in plan.group_by]
+    count = sa.func.count().label("count")
+    stmt = sa.select(*(_labelled(root, f) for f in plan.group_by), count).where(
+        *where).group_by(*groups)
+    order: list[ColumnElement[Any]] = []
+    sorted_columns: set[str] = set()
+    for key in plan.sort:
+        if key.field is None:
+            order.append(count.desc() if key.descending else count.asc())
+        else:
+            order.append(_order(root.c[key.field.column], key.descending, ctx.traits))
+            sorted_columns.add(key.field.column)
+    if plan.paged:
+        order.extend(_order(root.c[f.column], False, ctx.traits) for f in plan.group_by
+                     if f.column not in sorted_columns)
+    return _paginate(stmt.order_by(*order) if order else stmt, plan)
+
+
+def _group_count(plan: QueryPlan, root: FromClause,
+                 where: tuple[Predicate, ...]) -> Select[Any]:
+    groups = [root.c[f.column] for f in plan.group_by]
+    inner = sa.select(*groups).where(*where).group_by(*groups).subquery("zq_groups")
+    return sa.select(sa.func.count()).select_from(inner)

@@ -1,0 +1,318 @@
+"""One condition → one SQL predicate on the root row, and the shape chosen for it.
+
+Each condition is its own existential test (contract section 3):
+
+* no hops, a plain field: the operator on the root's column;
+* hops: ONE flattened semi-join, ``root.key IN (SELECT first.key FROM first JOIN …
+  WHERE …)``, many-to-many link tables joined inside; conditions over the same to-one
+  path (and no guard) share one subquery, which is exact since each row has at most one
+  target there;
+* mapped fields join their mapping table into that subquery (or form one of their own);
+  ``is null`` on a mapped field means "no non-null mapped value" (``NOT EXISTS``);
+* tags: a positive operator joins the tag table (``resourceUuid`` = the resource's key,
+  ``resourceType`` = its type); ``!=``, ``!?=``, ``!~=`` and ``is null`` become
+  ``NOT EXISTS`` ("has no tag matching the positive form", "has no tag");
+* guards (``vmNics.vmInstance.name=x`` → ``name=x`` + "has a NIC") join the guard's
+  relation at their depth, or form a semi-join of their own at depth 0.
+
+SQLite has no safe shape (``/work/shared/research/sql-shapes.md``): ``IN`` materializes
+the subquery, correlated ``EXISTS`` scans the root. There a to-many semi-join is an
+``EXISTS`` when the condition is unselective (statistics, or the operator heuristic of
+:data:`~zquery.operators.OPERATORS`) and an ``IN`` otherwise; counts take ``EXISTS``
+unless the condition is known to be selective. To-one paths are always ``IN``.
+
+>>> import sys; sys.path.insert(0, "tests")
+>>> from zstack_like import GRAPH
+>>> from zquery.ast import Condition, Operator, Path, Span
+>>> from zquery.compile_support import Context, graph_tables
+>>> from zquery.dialects import traits_for
+>>> from zquery.plan import Hop
+>>> vm, nic = GRAPH.resource("VmInstance"), GRAPH.resource("VmNic")
+>>> text = Condition(Path(("vmNics", "ip"), (Span(0, 6), Span(7, 9)), Span(0, 9)), Operator.NE,
+...                  "x", None, Span(9, 11), Span(11, 12), Span(0, 12), "q[0]", "vmNics.ip!=x")
+>>> cond = ResolvedCondition(text, (Hop(vm.relations["vmNics"], Span(0, 6)),), nic,
+...                          nic.field("ip"), None, Operator.NE, "x")
+>>> plan = QueryPlan(vm, (cond,), (), (), (), 10, 0, False, False, False)
+>>> ctx = Context(graph_tables(GRAPH), traits_for("sqlite"), None, None)
+>>> compile_conditions(ctx, plan, ctx.tables.table("VmInstanceVO")).shapes[0]
+"q[0]: EXISTS semi-join over VmInstance→VmNic (SQLite, unselective: operator '!=')"
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import NamedFromClause
+
+from zquery.ast import Operator
+from zquery.compile_support import Chain, Context
+from zquery.dialects import Selectivity
+from zquery.operators import OPERATORS, leading_wildcard, predicate
+from zquery.plan import Guard, Hop, QueryPlan, ResolvedCondition, TagKind
+from zquery.schema.graph import Relation, Resource
+
+__all__ = ["SELECTIVE_FRACTION", "ConditionsSql", "compile_conditions"]
+
+Predicate = ColumnElement[bool]
+
+#: On SQLite, a condition expected to keep at most this fraction of the root's rows is
+#: selective (IN); above it, EXISTS (measured crossover for a 1000-row page at 1M rows).
+SELECTIVE_FRACTION = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionsSql:
+    """The predicates for the page and for the count, and one shape line per test."""
+
+    rows: tuple[Predicate, ...]
+    count: tuple[Predicate, ...]
+    shapes: tuple[str, ...]
+
+
+def compile_conditions(ctx: Context, plan: QueryPlan, root: NamedFromClause) -> ConditionsSql:
+    """Every condition (and guard) of *plan* as predicates on *root*."""
+    rows: list[Predicate] = []
+    count: list[Predicate] = []
+    shapes: list[tuple[int, str]] = []
+    shared: dict[tuple[Relation, ...], list[tuple[int, ResolvedCondition]]] = {}
+    for index, cond in enumerate(plan.conditions):
+        param = cond.condition.param
+        if _shares_to_one_path(cond):
+            shared.setdefault(tuple(h.relation for h in cond.hops), []).append((index, cond))
+            continue
+        page_exists, count_exists, why = _choose(ctx, plan.resource, cond)
+        page = _condition(ctx, root, cond, exists=page_exists)
+        rows.append(page.predicate)
+        shapes.append((index, f"{param}: {page.describe(plan.resource, why)}"))
+        if count_exists == page_exists:
+            count.append(page.predicate)
+        else:
+            counted = _condition(ctx, root, cond, exists=count_exists)
+            count.append(counted.predicate)
+            shapes.append((index, f"{param} (count): {counted.describe(plan.resource, why)}"))
+        for guard in cond.guards:
+            if guard.depth == 0:
+                built = _guard(ctx, root, guard)
+                rows.append(built.predicate)
+                count.append(built.predicate)
+                shapes.append((index, f"{param} guard: "
+                                      f"{built.describe(plan.resource, 'has at least one')}"))
+    for group in shared.values():
+        built = _shared(ctx, root, [cond for _, cond in group])
+        rows.append(built.predicate)
+        count.append(built.predicate)
+        params = [cond.condition.param for _, cond in group]
+        note = "to-one" if len(group) == 1 else "to-one, shared by " + ", ".join(params)
+        shapes.extend((index, f"{cond.condition.param}: {built.describe(plan.resource, note)}")
+                      for index, cond in group)
+    shapes.sort(key=lambda item: item[0])
+    return ConditionsSql(tuple(rows), tuple(count), tuple(text for _, text in shapes))
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    predicate: Predicate
+    kind: str                      # "column", "IN", "EXISTS", "NOT EXISTS"
+    path: tuple[str, ...]          # resources walked after the root
+    tables: tuple[str, ...] = ()   # extra tables (mapping, tag)
+    guards: tuple[str, ...] = ()   # relations that must have a target (simplified cycles)
+
+    def describe(self, root: Resource, why: str) -> str:
+        if self.kind == "column":
+            text = f"column test on {root.name}"
+        elif self.kind == "NOT EXISTS":
+            text = f"NOT EXISTS on {', '.join(self.tables)}"
+        else:
+            over = f" over {'→'.join((root.name, *self.path))}" if self.path else ""
+            joined = (f" joining {', '.join(self.tables)}" if self.path
+                      else f" on {', '.join(self.tables)}") if self.tables else ""
+            text = f"{self.kind} semi-join{over}{joined}"
+        if self.guards:
+            text += ", with at least one " + ", ".join(self.guards)
+        return f"{text} ({why})" if why else text
+
+
+def _shares_to_one_path(cond: ResolvedCondition) -> bool:
+    # A positive tag joins the (to-many) tag table: two of them must not share it.
+    return (bool(cond.hops) and not cond.to_many and not cond.guards
+            and (cond.tag is None or cond.op.negative or cond.op is Operator.IS_NULL))
+
+
+def _condition(ctx: Context, root: NamedFromClause, cond: ResolvedCondition, *,
+               exists: bool) -> _Built:
+    chain = Chain(ctx)
+    ends = _walk(chain, root, cond.hops)
+    for guard in cond.guards:
+        if guard.depth > 0:
+            chain.hop(ends[guard.depth], guard.relation)
+    at_end, tables = _terminal(ctx, chain, ends[-1], cond)
+    path = tuple(h.relation.target for h in cond.hops)
+    guards = tuple(g.relation.name for g in cond.guards if g.depth > 0)
+    if chain.empty:
+        kind = "NOT EXISTS" if tables else "column"
+        only = at_end[0] if len(at_end) == 1 else sa.and_(*at_end)
+        return _Built(only, kind, path, tables)
+    chain.where.extend(at_end)
+    kind = "EXISTS" if exists else "IN"
+    return _Built(chain.semi_join(root, exists=exists), kind, path, tables, guards)
+
+
+def _walk(chain: Chain, root: NamedFromClause, hops: tuple[Hop, ...]) -> list[NamedFromClause]:
+    """The alias reached after each hop; index 0 is the root."""
+    ends = [root]
+    for hop in hops:
+        ends.append(chain.hop(ends[-1], hop.relation))
+    return ends
+
+
+def _terminal(ctx: Context, chain: Chain, end: NamedFromClause,
+              cond: ResolvedCondition) -> tuple[list[Predicate], tuple[str, ...]]:
+    """The field or tag test at the end of the path: predicates on *end* (or on tables
+    this adds to *chain*), and the names of the extra tables involved."""
+    op, value, traits = cond.op, cond.value, ctx.traits
+    if cond.tag is not None:
+        assert ctx.graph.tags is not None
+        tags = ctx.graph.tags
+        name = tags.system_table if cond.tag.kind is TagKind.SYSTEM else tags.user_table
+        tag = ctx.fresh(name)
+        key = end.c[cond.resource.primary_key]
+        test: list[Predicate] = [tag.c[tags.resource_type] == cond.tag.resource_type]
+        if op.negative or op is Operator.IS_NULL:
+            if op.negative:
+                test.append(predicate(tag.c[tags.tag], op.positive, value, traits))
+            found = sa.select(sa.literal_column("1")).select_from(tag).where(
+                tag.c[tags.resource_uuid] == key, *test).exists()
+            return [~found], (name,)
+        chain.link(end, cond.resource.primary_key, tag, tags.resource_uuid)
+        if op is not Operator.NOT_NULL:
+            test.append(predicate(tag.c[tags.tag], op, value, traits))
+        return test, (name,)
+    assert cond.field is not None
+    mapped = cond.field.mapped
+    if mapped is None:
+        return [predicate(end.c[cond.field.column], op, value, traits)], ()
+    table = ctx.fresh(mapped.table)
+    if op is Operator.IS_NULL:
+        found = sa.select(sa.literal_column("1")).select_from(table).where(
+            table.c[mapped.join_column] == end.c[mapped.owner_key],
+            table.c[mapped.value_column].is_not(None)).exists()
+        return [~found], (mapped.table,)
+    chain.link(end, mapped.owner_key, table, mapped.join_column)
+    return [predicate(table.c[mapped.value_column], op, value, traits)], (mapped.table,)
+
+
+def _guard(ctx: Context, root: NamedFromClause, guard: Guard) -> _Built:
+    chain = Chain(ctx)
+    chain.hop(root, guard.relation)
+    exists = ctx.traits.choose_by_selectivity and guard.relation.to_many
+    kind = "EXISTS" if exists else "IN"
+    return _Built(chain.semi_join(root, exists=exists), kind, (guard.relation.target,))
+
+
+def _shared(ctx: Context, root: NamedFromClause, group: list[ResolvedCondition]) -> _Built:
+    chain = Chain(ctx)
+    ends = _walk(chain, root, group[0].hops)
+    tables: tuple[str, ...] = ()
+    for cond in group:
+        at_end, extra = _terminal(ctx, chain, ends[-1], cond)
+        chain.where.extend(at_end)
+        tables += tuple(t for t in extra if t not in tables)
+    path = tuple(h.relation.target for h in group[0].hops)
+    return _Built(chain.semi_join(root, exists=False), "IN", path, tables)
+
+
+# -- SQLite: IN or EXISTS -------------------------------------------------------------------
+
+def _choose(ctx: Context, root: Resource, cond: ResolvedCondition) -> tuple[bool, bool, str]:
+    """(EXISTS for the page?, EXISTS for the count?, why) for one condition."""
+    if not ctx.traits.choose_by_selectivity or not _to_many_semi_join(cond):
+        return False, False, ""
+    selectivity, reason = _selectivity(ctx, root, cond)
+    page = selectivity is Selectivity.UNSELECTIVE
+    count = selectivity is not Selectivity.SELECTIVE
+    return page, count, f"SQLite, {selectivity.value}: {reason}"
+
+
+def _to_many_semi_join(cond: ResolvedCondition) -> bool:
+    """True when the condition becomes a semi-join that may keep many rows per root row
+    (a to-many hop, a list-valued mapped field or a positive tag test)."""
+    if cond.tag is not None:
+        return bool(cond.hops) or not (cond.op.negative or cond.op is Operator.IS_NULL)
+    return cond.to_many and (bool(cond.hops) or cond.op is not Operator.IS_NULL)
+
+
+def _selectivity(ctx: Context, root: Resource,
+                 cond: ResolvedCondition) -> tuple[Selectivity, str]:
+    op = cond.op
+    hint = OPERATORS[op].selective
+    if cond.tag is not None and (op.negative or op is Operator.IS_NULL):
+        hint = False
+    if hint is None:
+        if leading_wildcard(str(cond.value)):
+            return Selectivity.UNSELECTIVE, f"'{op.symbol}' with a leading wildcard"
+        return Selectivity.UNKNOWN, f"'{op.symbol}' without a leading wildcard"
+    if not hint:
+        return Selectivity.UNSELECTIVE, f"operator '{op.symbol}'"
+    estimate = _estimate_rows(ctx, cond)
+    root_rows = ctx.stats.rows(root.table) if ctx.stats is not None else None
+    if estimate is None or not root_rows:
+        return Selectivity.SELECTIVE, f"operator '{op.symbol}'"
+    share = f"~{estimate:.0f} of {root_rows} rows"
+    if estimate <= SELECTIVE_FRACTION * root_rows:
+        return Selectivity.SELECTIVE, share
+    return Selectivity.UNSELECTIVE, share
+
+
+def _estimate_rows(ctx: Context, cond: ResolvedCondition) -> float | None:
+    """Root rows an ``=``/``?=`` condition keeps, from ``sqlite_stat1`` (None: unknown).
+
+    Rows matching at the end of the path, multiplied back along each hop by the rows
+    per key of the column the hop leaves from (1 when that column is the primary key).
+    """
+    stats = ctx.stats
+    if stats is None:
+        return None
+    values = len(cond.value) if isinstance(cond.value, tuple) else 1
+    if cond.tag is not None:
+        assert ctx.graph.tags is not None
+        kind = ctx.graph.tags
+        table = kind.system_table if cond.tag.kind is TagKind.SYSTEM else kind.user_table
+        per_key = stats.per_key(table, kind.tag)
+        owners: float | None = 1.0
+    else:
+        assert cond.field is not None
+        mapped = cond.field.mapped
+        if mapped is None:
+            per_key, owners = stats.per_key(cond.resource.table, cond.field.column), 1.0
+        else:
+            per_key = stats.per_key(mapped.table, mapped.value_column)
+            owners = _fan_in(ctx, cond.resource, mapped.owner_key)
+    if per_key is None or owners is None:
+        return None
+    rows = per_key * values * owners
+    for hop in reversed(cond.hops):
+        fan = _hop_fan_in(ctx, hop.relation)
+        if fan is None:
+            return None
+        rows *= fan
+    return rows
+
+
+def _hop_fan_in(ctx: Context, relation: Relation) -> float | None:
+    """Source rows that reach one target row over *relation* (an average)."""
+    source = ctx.graph.resources[relation.source]
+    fan = _fan_in(ctx, source, relation.local_key)
+    if fan is None or relation.through is None:
+        return fan
+    assert ctx.stats is not None
+    links = ctx.stats.per_key(relation.through.table, relation.through.target_column)
+    return None if links is None else fan * links
+
+
+def _fan_in(ctx: Context, resource: Resource, column: str) -> float | None:
+    if column == resource.primary_key:
+        return 1.0
+    assert ctx.stats is not None
+    return ctx.stats.per_key(resource.table, column)

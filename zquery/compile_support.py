@@ -1,0 +1,176 @@
+"""The compiler's building blocks: cached tables and aliases, row filters, account scope,
+and :class:`Chain`, the one flattened semi-join a condition becomes.
+
+Per graph (cached, reused by every compile): the ``Table`` objects of
+:func:`~zquery.schema.tables.build_metadata`, numbered aliases (``VmNicVO_1``) and the
+equality clauses joining them. Per compile: a :class:`Context` that hands out fresh
+alias numbers, so every table inside a subquery has a name of its own and SQLAlchemy
+never correlates a subquery by accident, and the same plan shape always gets the same
+names (and so the same compiled-cache key).
+
+>>> import sys; sys.path.insert(0, "tests")
+>>> from zstack_like import GRAPH
+>>> from zquery.dialects import traits_for
+>>> ctx = Context(graph_tables(GRAPH), traits_for("sqlite"), None, None)
+>>> chain, vm = Chain(ctx), ctx.tables.table("VmInstanceVO")
+>>> nic = chain.hop(vm, GRAPH.resource("VmInstance").relations["vmNics"])
+>>> " ".join(str(chain.semi_join(vm, exists=False)).split())
+'"VmInstanceVO".uuid IN (SELECT "VmNicVO_1"."vmInstanceUuid" FROM "VmNicVO" AS "VmNicVO_1")'
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause, NamedFromClause
+
+from zquery.dialects import DialectTraits, SelectivityStats
+from zquery.plan import Scope
+from zquery.schema.graph import Relation, Resource, SchemaGraph
+from zquery.schema.tables import build_metadata
+
+__all__ = ["Chain", "Context", "GraphTables", "graph_tables"]
+
+Predicate = ColumnElement[bool]
+
+
+class GraphTables:
+    """Tables, numbered aliases and join clauses of one graph, built once and shared."""
+
+    def __init__(self, graph: SchemaGraph) -> None:
+        self.graph = graph
+        self.tables = build_metadata(graph).tables
+        self._aliases: dict[tuple[str, int], NamedFromClause] = {}
+        self._equalities: dict[tuple[str, str, str, str], Predicate] = {}
+
+    def table(self, name: str) -> sa.Table:
+        return self.tables[name]
+
+    def alias(self, name: str, number: int) -> NamedFromClause:
+        """``name AS name_number``; the same object every time it is asked for."""
+        found = self._aliases.get((name, number))
+        if found is None:
+            found = self.tables[name].alias(f"{name}_{number}")
+            self._aliases[(name, number)] = found
+        return found
+
+    def equal(self, left: NamedFromClause, left_column: str, right: NamedFromClause,
+              right_column: str) -> Predicate:
+        """``left.left_column = right.right_column``, cached by the names involved."""
+        key = (left.name, left_column, right.name, right_column)
+        found = self._equalities.get(key)
+        if found is None:
+            found = left.c[left_column] == right.c[right_column]
+            self._equalities[key] = found
+        return found
+
+
+_GRAPHS: weakref.WeakKeyDictionary[SchemaGraph, GraphTables] = weakref.WeakKeyDictionary()
+
+
+def graph_tables(graph: SchemaGraph) -> GraphTables:
+    """The (cached) :class:`GraphTables` of a graph."""
+    found = _GRAPHS.get(graph)
+    if found is None:
+        found = GraphTables(graph)
+        _GRAPHS[graph] = found
+    return found
+
+
+class Context:
+    """One compile: dialect traits, statistics, the account scope and alias numbering."""
+
+    def __init__(self, tables: GraphTables, traits: DialectTraits,
+                 stats: SelectivityStats | None, scope: Scope | None) -> None:
+        self.tables = tables
+        self.graph = tables.graph
+        self.traits = traits
+        self.stats = stats
+        self.scope = scope
+        self._numbers: dict[str, int] = {}
+
+    def fresh(self, table: str) -> NamedFromClause:
+        """An alias of *table* not yet used in this compile."""
+        number = self._numbers.get(table, 0) + 1
+        self._numbers[table] = number
+        return self.tables.alias(table, number)
+
+    def filters(self, resource: Resource, alias: FromClause) -> list[Predicate]:
+        """A typed child's row filter and the account scope, for one alias of *resource*."""
+        out: list[Predicate] = [alias.c[column].in_(list(values))
+                                for column, values in resource.row_filter]
+        if self.scope is not None and resource.owned and self.graph.ownership is not None:
+            out.append(self._visible(resource, alias))
+        return out
+
+    def _visible(self, resource: Resource, alias: FromClause) -> Predicate:
+        """Owned by the account, or shared with it, or public (contract section 4)."""
+        assert self.scope is not None and self.graph.ownership is not None
+        own = self.graph.ownership
+        account = self.scope.account_uuid
+        kind = resource.tag_type or resource.table
+        ref = self.tables.table(own.ref_table)
+        shared = self.tables.table(own.shared_table)
+        key = alias.c[resource.primary_key]
+        owned = sa.select(ref.c[own.ref_resource]).where(
+            ref.c[own.ref_account] == account, ref.c[own.ref_type] == kind)
+        visible = sa.select(shared.c[own.shared_resource]).where(
+            shared.c[own.shared_type] == kind,
+            sa.or_(shared.c[own.shared_receiver] == account,
+                   shared.c[own.shared_public] == sa.true()))
+        return sa.or_(key.in_(owned), key.in_(visible))
+
+
+class Chain:
+    """The tables one condition walks, inner-joined into a single subquery (``b_flat``).
+
+    The first table added is the *entry*: its key is what the outer row's *source key*
+    must match. :meth:`semi_join` turns the chain into ``outer.key IN (SELECT entry …)``
+    or one correlated ``EXISTS`` with inner joins, never one nested subquery per hop.
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.joined: FromClause | None = None
+        self.entry: ColumnElement[Any] | None = None
+        self.source_key = ""
+        self.where: list[Predicate] = []
+
+    @property
+    def empty(self) -> bool:
+        return self.joined is None
+
+    def link(self, previous: NamedFromClause, previous_column: str, table: NamedFromClause,
+             column: str) -> None:
+        """Add *table*, joined on ``table.column = previous.previous_column``."""
+        if self.joined is None:
+            self.joined, self.entry, self.source_key = table, table.c[column], previous_column
+        else:
+            self.joined = self.joined.join(
+                table, self.ctx.tables.equal(table, column, previous, previous_column))
+
+    def hop(self, previous: NamedFromClause, relation: Relation) -> NamedFromClause:
+        """Walk *relation* from *previous*; returns the target's alias (filters added)."""
+        target = self.ctx.graph.resources[relation.target]
+        alias = self.ctx.fresh(target.table)
+        through = relation.through
+        if through is None:
+            self.link(previous, relation.local_key, alias, relation.remote_key)
+        else:
+            link = self.ctx.fresh(through.table)
+            self.link(previous, relation.local_key, link, through.source_column)
+            self.link(link, through.target_column, alias, relation.remote_key)
+        self.where.extend(self.ctx.filters(target, alias))
+        return alias
+
+    def semi_join(self, outer: FromClause, *, exists: bool) -> Predicate:
+        """``outer.key IN (SELECT entry FROM … WHERE …)`` or ``EXISTS (SELECT 1 …)``."""
+        assert self.joined is not None and self.entry is not None
+        key = outer.c[self.source_key]
+        if exists:
+            return sa.select(sa.literal_column("1")).select_from(self.joined).where(
+                self.entry == key, *self.where).exists()
+        return key.in_(sa.select(self.entry).select_from(self.joined).where(*self.where))

@@ -1,0 +1,186 @@
+"""THE operator → SQL table: the one place where a zquery operator becomes SQL.
+
+:data:`OPERATORS` maps every :class:`~zquery.ast.Operator` to an :class:`OperatorSql`
+(its SQL spelling, how it builds a predicate on one column, and a selectivity hint for
+SQLite's IN-or-EXISTS choice); :func:`predicate` is the only entry point the compiler
+uses. The rules (contract sections 2 and 8):
+
+* values are always bound parameters; a ``?=`` list is one expanding parameter, so any
+  list length shares one compiled statement;
+* NULL fails every comparison, the negative ones included: plain SQL three-valued logic
+  (``NULL <> 'x'`` and ``NULL NOT IN (...)`` are not true), so no extra clause is needed;
+* ordering operators compare strings by code point: ``COLLATE "C"`` on PostgreSQL (the
+  others compare binary already);
+* ``~=``/``!~=`` are ``lower(col) LIKE lower(:pattern) ESCAPE '!'`` with Unicode lower
+  casing everywhere (``zq_lower`` on SQLite, see :mod:`zquery.dialects`). ``!`` is the
+  escape character because a backslash in a MySQL string literal is itself an escape;
+* PostgreSQL text cannot hold ``\\x00``: a value containing it can equal no stored value,
+  so :func:`predicate` rewrites the comparison to what it means for NUL-free data
+  (``=`` → false, ``!=`` → ``IS NOT NULL``, ``> 'a\\x00b'`` → ``> 'a'``, …). SQLite's
+  LIKE stops reading a pattern at NUL, so a NUL-bearing LIKE is rewritten there too.
+
+>>> translate_like(r"50\\%_off\\x!")
+'50!%_off\\\\x!!'
+>>> import sqlalchemy as sa
+>>> from zquery.dialects import traits_for
+>>> col = sa.column("name", sa.String())
+>>> str(predicate(col, Operator.LIKE, "vm%", traits_for("postgresql")))
+"lower(name) LIKE lower(:param_1) ESCAPE '!'"
+>>> str(predicate(col, Operator.NE, "a\\x00", traits_for("postgresql")))
+'name IS NOT NULL'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from zquery.ast import Operator
+from zquery.dialects import DialectTraits
+
+__all__ = [
+    "LIKE_ESCAPE",
+    "OPERATORS",
+    "OperatorSql",
+    "leading_wildcard",
+    "predicate",
+    "translate_like",
+]
+
+#: The ESCAPE character of every LIKE zquery emits (not a backslash: see the module doc).
+LIKE_ESCAPE = "!"
+
+Column = ColumnElement[Any]
+Predicate = ColumnElement[bool]
+Builder = Callable[[Column, Any, DialectTraits], Predicate]
+
+
+def translate_like(pattern: str, escape: str = LIKE_ESCAPE) -> str:
+    """zquery's LIKE text → a SQL LIKE pattern for ``ESCAPE escape``.
+
+    ``\\%``, ``\\_`` and ``\\\\`` are the literal characters; any other backslash is
+    a literal backslash; the escape character itself is doubled.
+    """
+    out: list[str] = []
+    index, size = 0, len(pattern)
+    while index < size:
+        char = pattern[index]
+        if char == "\\" and index + 1 < size and pattern[index + 1] in "%_\\":
+            char = pattern[index + 1]
+            out.append(escape + char if char in "%_" or char == escape else char)
+            index += 2
+            continue
+        out.append(escape + char if char == escape else char)
+        index += 1
+    return "".join(out)
+
+
+def leading_wildcard(pattern: str) -> bool:
+    """True when a zquery LIKE text starts with an (unescaped) ``%`` or ``_``.
+
+    >>> leading_wildcard("%vm"), leading_wildcard(r"\\%vm"), leading_wildcard("vm%")
+    (True, False, False)
+    """
+    return pattern[:1] in ("%", "_")
+
+
+def _bound(value: Any, column: Column) -> Any:
+    # ``col == True`` renders the constant ``true``: bind it, so True and False share a key.
+    return sa.literal(value, column.type) if isinstance(value, bool) else value
+
+
+def _ordered(column: Column, traits: DialectTraits) -> Column:
+    if traits.exact_collation and isinstance(column.type, sa.String):
+        return column.collate(traits.exact_collation)
+    return column
+
+
+def _lower(expr: Any, traits: DialectTraits) -> Column:
+    lowered: Column = getattr(sa.func, traits.lower_function)(expr, type_=sa.String())
+    return lowered
+
+
+def _like_operands(column: Column, value: Any, traits: DialectTraits) -> tuple[Column, Column]:
+    pattern = sa.literal(translate_like(str(value)), sa.String())
+    return _lower(column, traits), _lower(pattern, traits)
+
+
+def _like(column: Column, value: Any, traits: DialectTraits) -> Predicate:
+    lowered, pattern = _like_operands(column, value, traits)
+    return lowered.like(pattern, escape=LIKE_ESCAPE)
+
+
+def _not_like(column: Column, value: Any, traits: DialectTraits) -> Predicate:
+    lowered, pattern = _like_operands(column, value, traits)
+    return lowered.not_like(pattern, escape=LIKE_ESCAPE)
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSql:
+    """How one operator becomes SQL.
+
+    ``selective``: the SQLite heuristic when no statistics say otherwise (True: keeps
+    few rows, False: keeps many, None: depends on the value, e.g. a LIKE pattern).
+    """
+
+    op: Operator
+    sql: str
+    build: Builder
+    selective: bool | None
+
+
+OPERATORS: Mapping[Operator, OperatorSql] = MappingProxyType({
+    Operator.EQ: OperatorSql(Operator.EQ, "=", lambda c, v, t: c == _bound(v, c), True),
+    Operator.NE: OperatorSql(Operator.NE, "<>", lambda c, v, t: c != _bound(v, c), False),
+    Operator.GT: OperatorSql(Operator.GT, ">", lambda c, v, t: _ordered(c, t) > v, False),
+    Operator.LT: OperatorSql(Operator.LT, "<", lambda c, v, t: _ordered(c, t) < v, False),
+    Operator.GE: OperatorSql(Operator.GE, ">=", lambda c, v, t: _ordered(c, t) >= v, False),
+    Operator.LE: OperatorSql(Operator.LE, "<=", lambda c, v, t: _ordered(c, t) <= v, False),
+    Operator.IN: OperatorSql(Operator.IN, "IN", lambda c, v, t: c.in_(list(v)), True),
+    Operator.NOT_IN: OperatorSql(Operator.NOT_IN, "NOT IN",
+                                 lambda c, v, t: c.not_in(list(v)), False),
+    Operator.LIKE: OperatorSql(Operator.LIKE, "LIKE", _like, None),
+    Operator.NOT_LIKE: OperatorSql(Operator.NOT_LIKE, "NOT LIKE", _not_like, False),
+    Operator.IS_NULL: OperatorSql(Operator.IS_NULL, "IS NULL", lambda c, v, t: c.is_(None),
+                                  False),
+    Operator.NOT_NULL: OperatorSql(Operator.NOT_NULL, "IS NOT NULL",
+                                   lambda c, v, t: c.is_not(None), False),
+})
+
+
+def predicate(column: Column, op: Operator, value: Any, traits: DialectTraits) -> Predicate:
+    """``column <op> value`` as a SQL predicate for the database *traits* describe."""
+    nul_unsafe = not traits.text_holds_nul or (op.is_like and not traits.like_holds_nul)
+    if nul_unsafe and _holds_nul(value):
+        return _without_nul(column, op, value, traits)
+    return OPERATORS[op].build(column, value, traits)
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    return isinstance(value, tuple) and any(isinstance(v, str) and "\x00" in v for v in value)
+
+
+def _without_nul(column: Column, op: Operator, value: Any, traits: DialectTraits) -> Predicate:
+    """What *op* means against data that cannot hold NUL (PostgreSQL text).
+
+    A stored value never equals or LIKE-matches a NUL-bearing value, so a positive test
+    is false and a negative one keeps every non-NULL row. In code-point order a stored
+    ``s`` is above ``p + "\\x00" + rest`` exactly when it is above ``p``.
+    """
+    build = OPERATORS[op].build
+    if op.takes_list:
+        kept = tuple(v for v in value if not (isinstance(v, str) and "\x00" in v))
+        if kept:
+            return build(column, kept, traits)
+    elif op.is_ordering:
+        prefix = str(value).split("\x00", 1)[0]
+        above = op in (Operator.GT, Operator.GE)
+        return OPERATORS[Operator.GT if above else Operator.LE].build(column, prefix, traits)
+    return column.is_not(None) if op.negative else sa.false()
