@@ -82,10 +82,12 @@ def _compare_pages(conn: sa.Connection, expected: Select[Any], got: Select[Any],
     return None if all(row in members for row in have) else "page holds rows outside the set"
 
 
-def same_uuids(conn: sa.Connection, expected: Select[Any], got: Select[Any]) -> str | None:
-    """None when both statements (limits removed) find the same first-column values."""
-    want = sorted(str(row[0]) for row in conn.execute(expected.limit(None).offset(None)))
-    have = sorted(str(row[0]) for row in conn.execute(got.limit(None).offset(None)))
+def same_uuids(conn: sa.Connection, expected: Select[Any], got: Select[Any],
+               key: str = "uuid") -> str | None:
+    """None when both statements (limits removed) find the same *key* values."""
+    want = sorted(str(row._mapping[key])
+                  for row in conn.execute(expected.limit(None).offset(None)))
+    have = sorted(str(row._mapping[key]) for row in conn.execute(got.limit(None).offset(None)))
     if want == have:
         return None
     return f"wrong rows: {len(have)} found, {len(want)} expected"

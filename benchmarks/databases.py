@@ -29,12 +29,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from benchmarks.data import COLUMNS, Rows
 from zquery import dialects
 from zquery.demo.writer import create_indexes, create_tables, writer_for
 from zquery.schema.graph import SchemaGraph
 from zquery.schema.tables import build_metadata
-
-from benchmarks.data import COLUMNS, Rows
 
 __all__ = ["DATABASE_KINDS", "DEFAULT_URLS", "FILTER_INDEXES", "Database",
            "add_filter_indexes", "load_bench_data", "open_database", "open_databases"]

@@ -25,12 +25,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from zquery.schema.graph import SchemaGraph
-
 from benchmarks.data import BenchData
 from benchmarks.databases import Database, add_filter_indexes, load_bench_data
 from benchmarks.schema import test_graph, usable
 from benchmarks.values import LIST_SIZE, Values, fifty_values
+from zquery.schema.graph import SchemaGraph
 
 __all__ = ["DATASET_KINDS", "Dataset", "discover_values", "prepare_dataset"]
 
@@ -50,7 +49,7 @@ class Dataset:
 
 def _demo_graph() -> tuple[SchemaGraph | None, str]:
     try:
-        from zquery.catalogue import load_catalogue  # type: ignore[attr-defined]
+        from zquery.catalogue import load_catalogue
         from zquery.demo import build_demo  # noqa: F401
     except ImportError as error:
         return None, f"demo unavailable ({error})"

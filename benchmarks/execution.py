@@ -30,21 +30,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from benchmarks.check import compare
+from benchmarks.corpus import RESOURCE, Entry
+from benchmarks.databases import Database
+from benchmarks.explain import full_scans, join_keys, plan_lines, unindexed
+from benchmarks.handwritten import Statements, hand_tables
+from benchmarks.timing import Case, measure, median, ratio_median
+from benchmarks.values import Values
 from zquery.compile import compile_plan
 from zquery.execute import execute
 from zquery.plan import QueryPlan
 from zquery.request import parse_request
 from zquery.resolve import resolve
 from zquery.schema.graph import SchemaGraph
-from zquery.schema.tables import build_metadata
-
-from benchmarks.check import compare
-from benchmarks.corpus import RESOURCE, Entry
-from benchmarks.databases import Database
-from benchmarks.explain import full_scans, join_keys, plan_lines, unindexed
-from benchmarks.handwritten import Statements
-from benchmarks.timing import Case, measure, median, ratio_median
-from benchmarks.values import Values
 
 __all__ = ["SHAPES", "ExecResult", "ExecRow", "run_execution"]
 
@@ -90,7 +88,7 @@ class _Prepared:
 
 def _prepare(db: Database, conn: sa.Connection, graph: SchemaGraph, values: Values,
              entry: Entry) -> _Prepared:
-    tables = build_metadata(graph).tables
+    tables = hand_tables(graph)
     plan = resolve(parse_request(entry.request(values)), graph, RESOURCE)
     compiled = compile_plan(plan, graph, dialect=conn.dialect.name)
     shapes = {"zquery": Statements(compiled.rows, compiled.count, ordered=entry.total_order),

@@ -33,11 +33,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
-
-from zquery.schema.graph import SchemaGraph
-from zquery.schema.tables import build_metadata
+from sqlalchemy.sql.selectable import FromClause
 
 from benchmarks.values import Values
+from zquery.schema.graph import SchemaGraph
+from zquery.schema.tables import build_metadata
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -309,7 +309,7 @@ def _nulls_first(order: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
 
 # -- the reference ZStack shape: one nested IN per hop and per condition --------------------
 
-def _nested(column: ColumnElement[Any], hops: Sequence[tuple[sa.Table, str, str]],
+def _nested(column: ColumnElement[Any], hops: Sequence[tuple[FromClause, str, str]],
             test: Predicate) -> Predicate:
     """``column IN (SELECT h1.k1 FROM h1 WHERE h1.n1 IN (SELECT … WHERE test))``.
 

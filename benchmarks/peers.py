@@ -17,7 +17,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from odata_query.sqlalchemy.shorthand import apply_odata_query
@@ -28,12 +28,11 @@ from pyrsql.parsing.limits import ParseLimits
 from sqlalchemy import orm
 from sqlalchemy.sql import Select
 
+from benchmarks.handwritten import DEFAULT_LIMIT
 from zquery.schema.graph import Relation, Resource, SchemaGraph
 from zquery.schema.tables import build_metadata
 
-from benchmarks.handwritten import DEFAULT_LIMIT
-
-__all__ = ["PEER_NAMES", "Peers", "peer_models"]
+__all__ = ["PEER_NAMES", "Peers", "peer_models", "peers_for"]
 
 #: The peers, in the order the reports show them.
 PEER_NAMES = ("pyrsql", "odata")
@@ -51,14 +50,19 @@ def peer_models(graph: SchemaGraph) -> dict[str, type[Any]]:
     classes: dict[str, type[Any]] = {name: type(name, (), {}) for name in graph.resources}
     tag_class: type[Any] | None = None
     if graph.tags is not None and graph.tags.system_table in tables:
-        tag_class = type("SystemTag", (), {})
+        tag_class = type("BenchSystemTagRow", (), {})  # the catalogue has its own SystemTag
         registry.map_imperatively(tag_class, tables[graph.tags.system_table])
     for name, resource in graph.resources.items():
         table = tables[resource.table]
         properties: dict[str, Any] = {
             rel_name: _relationship(graph, tables, table, rel, classes[rel.target])
             for rel_name, rel in resource.relations.items()}
-        if tag_class is not None and resource.tag_type and graph.tags is not None:
+        for alias in resource.aliases.values():
+            through = _alias_relationship(graph, tables, table, resource, alias.path, classes)
+            if through is not None and alias.name not in properties:
+                properties[alias.name] = through
+        if (tag_class is not None and resource.tag_type and graph.tags is not None
+                and resource.table != graph.tags.system_table):
             properties[TAGS_RELATIONSHIP] = _tags(graph, tables, table, resource, tag_class)
         registry.map_imperatively(classes[name], table, properties=properties)
     registry.configure()
@@ -83,6 +87,25 @@ def _relationship(graph: SchemaGraph, tables: Any, table: sa.Table, rel: Relatio
     return orm.relationship(target, primaryjoin=join, viewonly=True, uselist=rel.to_many)
 
 
+def _alias_relationship(graph: SchemaGraph, tables: Any, table: sa.Table, resource: Resource,
+                        path: tuple[str, ...], classes: dict[str, type[Any]]) -> Any:
+    """A zquery alias over two plain hops (``cluster`` = ``clusterRef.cluster``) as one
+    relationship with the middle table as ``secondary``; None for any other alias."""
+    if len(path) != 2 or path[0] not in resource.relations:
+        return None
+    first = resource.relations[path[0]]
+    middle = graph.resources[first.target]
+    second = middle.relations.get(path[1])
+    if second is None or first.through is not None or second.through is not None:
+        return None
+    link, target = tables[middle.table], tables[graph.resources[second.target].table]
+    return orm.relationship(
+        classes[second.target], secondary=link, viewonly=True,
+        uselist=first.to_many or second.to_many,
+        primaryjoin=table.c[first.local_key] == orm.foreign(link.c[first.remote_key]),
+        secondaryjoin=orm.foreign(link.c[second.local_key]) == target.c[second.remote_key])
+
+
 def _tags(graph: SchemaGraph, tables: Any, table: sa.Table, resource: Resource,
           tag_class: type[Any]) -> Any:
     assert graph.tags is not None
@@ -92,6 +115,18 @@ def _tags(graph: SchemaGraph, tables: Any, table: sa.Table, resource: Resource,
         table.c[resource.primary_key] == orm.foreign(tag_table.c[tags.resource_uuid]),
         tag_table.c[tags.resource_type] == resource.tag_type)
     return orm.relationship(tag_class, primaryjoin=join, viewonly=True, uselist=True)
+
+
+_PEERS: dict[tuple[int, str], tuple[SchemaGraph, Peers]] = {}
+
+
+def peers_for(graph: SchemaGraph, resource: str) -> Peers:
+    """The (cached) :class:`Peers` of *graph*: mapping a large catalogue takes seconds."""
+    found = _PEERS.get((id(graph), resource))
+    if found is None or found[0] is not graph:
+        found = (graph, Peers(graph, resource))
+        _PEERS[(id(graph), resource)] = found
+    return found[1]
 
 
 class Peers:
@@ -109,7 +144,7 @@ class Peers:
         return stmt.limit(DEFAULT_LIMIT)
 
     def odata(self, text: str) -> Select[Any]:
-        stmt: Select[Any] = apply_odata_query(sa.select(self.model), text)
+        stmt = cast(Select[Any], apply_odata_query(sa.select(self.model), text))
         return stmt.limit(DEFAULT_LIMIT)
 
     def build(self, peer: str, text: str) -> Select[Any]:

@@ -31,16 +31,15 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import default
 
+from benchmarks.compile_cost import floor_case, fresh_values, zquery_case
+from benchmarks.corpus import RESOURCE, Entry
+from benchmarks.handwritten import hand_tables
+from benchmarks.timing import Case, measure, median, ratio_median
 from zquery.compile import compile_plan
 from zquery.execute import execute
 from zquery.request import parse_request
 from zquery.resolve import resolve
 from zquery.schema.graph import SchemaGraph
-from zquery.schema.tables import build_metadata
-
-from benchmarks.compile_cost import floor_case, fresh_values, zquery_case
-from benchmarks.corpus import RESOURCE, Entry
-from benchmarks.timing import Case, measure, median, ratio_median
 
 __all__ = ["CONTENDERS", "CacheStats", "RepeatResult", "RepeatRow", "compiled_cache_stats",
            "run_repeat"]
@@ -93,7 +92,7 @@ def _parse_case(key: tuple[str, ...], entry: Entry) -> Case:
 def run_repeat(graph: SchemaGraph, entries: Sequence[Entry], *, rounds: int, warmup: int,
                target: float, dialect: str = "sqlite", seed: int = 20240602,
                progress: Callable[[str], None] | None = None) -> RepeatResult:
-    tables = build_metadata(graph).tables
+    tables = hand_tables(graph)
     cases: list[Case] = []
     for entry in entries:
         cases.append(zquery_case((entry.name, "zquery"), graph, entry, dialect))

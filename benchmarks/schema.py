@@ -18,15 +18,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from benchmarks.corpus import ENTRIES, RESOURCE
+from benchmarks.handwritten import hand_tables
+from benchmarks.values import Values
 from zquery.compile import compile_plan
 from zquery.errors import ZQueryError
 from zquery.request import parse_request
 from zquery.resolve import resolve
 from zquery.schema.graph import SchemaGraph
-
-from benchmarks.corpus import ENTRIES, RESOURCE
-from benchmarks.handwritten import hand_tables
-from benchmarks.values import Values
 
 __all__ = ["GraphChoice", "compile_graph", "test_graph", "usable"]
 
@@ -39,7 +38,7 @@ def test_graph() -> SchemaGraph:
     """The 9-resource ZStack-like graph the tests share."""
     if str(_TESTS) not in sys.path:
         sys.path.insert(0, str(_TESTS))
-    from zstack_like import GRAPH
+    from zstack_like import GRAPH  # type: ignore[import-not-found]
 
     graph: SchemaGraph = GRAPH
     return graph
@@ -69,7 +68,7 @@ def compile_graph(choice: str = "auto") -> GraphChoice:
     if choice == "test":
         return test_graph(), "test graph (tests/zstack_like.py), as asked"
     try:
-        from zquery.catalogue import load_catalogue  # type: ignore[attr-defined]
+        from zquery.catalogue import load_catalogue
 
         catalogue: SchemaGraph = load_catalogue()
     except ImportError as error:

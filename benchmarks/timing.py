@@ -99,7 +99,7 @@ def median(values: Sequence[float]) -> float:
 
 def ratio_median(numerator: Sequence[float], denominator: Sequence[float]) -> float:
     """The median over rounds of ``numerator[r] / denominator[r]`` (same-round ratios)."""
-    ratios = [a / b for a, b in zip(numerator, denominator) if b > 0]
+    ratios = [a / b for a, b in zip(numerator, denominator, strict=True) if b > 0]
     return median(ratios)
 
 

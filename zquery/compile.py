@@ -92,14 +92,16 @@ def compile_plan(plan: QueryPlan, graph: SchemaGraph, *, dialect: str = "sqlite"
     columns: tuple[Field, ...] = plan.group_by
     hidden: tuple[str, ...] = ()
     rows = count = None
-    if not plan.group_by:
-        columns, hidden = _columns(plan)
-    if not plan.count:
-        rows = (_grouped_page(ctx, plan, root, rows_where) if plan.group_by
-                else _page(ctx, plan, root, rows_where, columns))
+    if plan.group_by:
+        if not plan.count:
+            rows = _grouped_page(ctx, plan, root, rows_where)
+    else:
+        columns, hidden, base = _selection(ctx, plan, root)
+        if not plan.count:
+            rows = _page(ctx, plan, root, rows_where, base)
     if plan.count or plan.reply_with_count:
         count = (_group_count(plan, root, count_where) if plan.group_by
-                 else sa.select(sa.func.count()).select_from(root).where(*count_where))
+                 else _count_base(ctx, root).where(*count_where))
     return CompiledQuery(rows=rows, count=count, columns=columns, shapes=conditions.shapes,
                          hidden=hidden)
 
@@ -126,12 +128,25 @@ def _labelled(table: FromClause, f: Field) -> ColumnElement[Any]:
     return column if f.column == f.name else column.label(f.name)
 
 
+def _selection(ctx: Context, plan: QueryPlan,
+               root: FromClause) -> tuple[tuple[Field, ...], tuple[str, ...], Select[Any]]:
+    """Columns, hidden keys and the bare ``SELECT cols FROM root``: built once per field list.
+
+    Coercing a wide column list is the costliest part of a small compile, and the result
+    is immutable, so every later compile starts from the same object.
+    """
+    def build() -> tuple[tuple[Field, ...], tuple[str, ...], Select[Any]]:
+        columns, hidden = _columns(plan)
+        return columns, hidden, sa.select(*(_labelled(root, f) for f in columns))
+
+    key = ("page", plan.resource.name, tuple(f.name for f in plan.fields))
+    return ctx.tables.memo(key, build)
+
+
 def _page(ctx: Context, plan: QueryPlan, root: FromClause, where: tuple[Predicate, ...],
-          columns: tuple[Field, ...]) -> Select[Any]:
-    stmt = sa.select(*(_labelled(root, f) for f in columns))
+          base: Select[Any]) -> Select[Any]:
     joined, order = _sort(ctx, plan, root)
-    if joined is not root:
-        stmt = stmt.select_from(joined)
+    stmt = base if joined is root else base.select_from(joined)
     stmt = stmt.where(*where)
     pk = plan.resource.primary_key
     if plan.paged and not any(not s.hops and s.field is not None and s.field.column == pk
@@ -227,6 +242,12 @@ def _grouped_page(ctx: Context, plan: QueryPlan, root: FromClause,
         order.extend(_order(root.c[f.column], False, ctx.traits) for f in plan.group_by
                      if f.column not in sorted_columns)
     return _paginate(stmt.order_by(*order) if order else stmt, plan)
+
+
+def _count_base(ctx: Context, root: FromClause) -> Select[Any]:
+    """``SELECT count(*) FROM root``, built once per table."""
+    return ctx.tables.memo(("count", root.name),
+                           lambda: sa.select(sa.func.count()).select_from(root))
 
 
 def _group_count(plan: QueryPlan, root: FromClause,

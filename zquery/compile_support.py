@@ -21,7 +21,8 @@ names (and so the same compiled-cache key).
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -35,6 +36,8 @@ from zquery.schema.tables import build_metadata
 __all__ = ["Chain", "Context", "GraphTables", "graph_tables"]
 
 Predicate = ColumnElement[bool]
+T = TypeVar("T")
+_MISSING = object()
 
 
 class GraphTables:
@@ -45,6 +48,7 @@ class GraphTables:
         self.tables = build_metadata(graph).tables
         self._aliases: dict[tuple[str, int], NamedFromClause] = {}
         self._equalities: dict[tuple[str, str, str, str], Predicate] = {}
+        self._memo: dict[Hashable, Any] = {}
 
     def table(self, name: str) -> sa.Table:
         return self.tables[name]
@@ -56,6 +60,13 @@ class GraphTables:
             found = self.tables[name].alias(f"{name}_{number}")
             self._aliases[(name, number)] = found
         return found
+
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()``, computed once per *key* (immutable SQL pieces reused by every compile)."""
+        found = self._memo.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._memo[key] = build()
+        return cast(T, found)
 
     def equal(self, left: NamedFromClause, left_column: str, right: NamedFromClause,
               right_column: str) -> Predicate:

@@ -102,7 +102,7 @@ class VmFactory:
             "lastOpDate": changed}
         if router:
             public = self.nets.public[zone].uuid
-            row.update({"applianceVmType": "vrouter" if i % 3 else "VirtualRouter",
+            row.update({"applianceVmType": "VirtualRouter" if i % 3 == 1 else "vrouter",
                         "managementNetworkUuid": public, "publicNetworkUuid": public,
                         "defaultRouteL3NetworkUuid": public, "agentPort": 7272,
                         "haStatus": "NoHa", "status": "Connected"})

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from zquery.ast import Operator
 from zquery.demo.context import Ctx
+from zquery.demo.generic import foreign_keys
 from zquery.errors import ZQueryError
 from zquery.schema.graph import SchemaGraph
 
@@ -47,6 +48,7 @@ def plant_examples(ctx: Ctx, conn: sa.Connection, graph: SchemaGraph,
 
     zq = ZQuery(graph)
     metadata = build_metadata(graph)
+    refs = foreign_keys(graph)
     planted = 0
     for example in examples:
         if example.get("erratum") or not example.get("conditions"):
@@ -66,11 +68,13 @@ def plant_examples(ctx: Ctx, conn: sa.Connection, graph: SchemaGraph,
             pairs.append((cond.field.column, cond.value))
         else:
             assignments = simple_assignments(pairs)
+            if assignments is None:
+                continue
             res = plan.resource
-            key = None if assignments is None else _clone(
-                ctx, conn, metadata.tables[res.table], res.primary_key, res.row_filter,
-                assignments, int(example.get("line", planted)))
+            key = _clone(ctx, conn, metadata.tables[res.table], res.primary_key, res.row_filter,
+                         assignments, f"line-{example.get('line', planted)}")
             if key is not None:
+                _parents(ctx, conn, metadata, refs, res.table, assignments)
                 if res.owned:
                     ctx.owners.own(res.table, str(key), ctx.owners.accounts[0].uuid,
                                    ctx.clock(f"example:{planted}").stamp())
@@ -79,9 +83,24 @@ def plant_examples(ctx: Ctx, conn: sa.Connection, graph: SchemaGraph,
     return planted
 
 
+def _parents(ctx: Ctx, conn: sa.Connection, metadata: sa.MetaData,
+             refs: Mapping[tuple[str, str], list[tuple[str, str]]], table: str,
+             assignments: Mapping[str, Any]) -> None:
+    """A made-up foreign key of the manual (``accountUuid=3897…``) gets its parent row."""
+    for column, value in assignments.items():
+        for parent, key in refs.get((table, column), [])[:1]:
+            target = metadata.tables.get(parent)
+            if target is not None and [c.name for c in target.primary_key.columns] == [key]:
+                ctx.sink.close()
+                if _clone(ctx, conn, target, key, (), {key: value},
+                          f"for-{str(value)[:8]}") is not None:
+                    ctx.owners.own(parent, str(value), ctx.owners.accounts[0].uuid,
+                                   ctx.clock(f"example-parent:{value}").stamp())
+
+
 def _clone(ctx: Ctx, conn: sa.Connection, table: sa.Table, key: str,
            row_filter: tuple[tuple[str, tuple[str, ...]], ...], assignments: dict[str, Any],
-           line: int) -> Any:
+           label: str) -> Any:
     """Write a copy of the resource's first row with *assignments*; return its key."""
     query = sa.select(table).order_by(table.c[key]).limit(1)
     for column, values in row_filter:
@@ -90,12 +109,14 @@ def _clone(ctx: Ctx, conn: sa.Connection, table: sa.Table, key: str,
     if source is None:
         return None
     row = dict(source)
+    if "name" in row and "name" not in assignments and row["name"] is not None:
+        row["name"] = f"example-{label}"  # not a second 'vm1'
     row.update(assignments)
     if key not in assignments:
         if isinstance(table.c[key].type, sa.Integer):
             row[key] = conn.execute(sa.select(sa.func.max(table.c[key]))).scalar_one() + 1
         else:
-            row[key] = ctx.ids.uuid("example", line)
+            row[key] = ctx.ids.uuid(f"example:{label}", 0)
     elif conn.execute(sa.select(sa.func.count()).select_from(table)
                       .where(table.c[key] == row[key])).scalar_one():
         return None  # the key exists under another typed child: leave it

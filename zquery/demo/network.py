@@ -231,7 +231,10 @@ def _load_balancers(ctx: Ctx, infra: Infra, public: dict[str, Subnet]) -> tuple[
             "uuid": group, "name": f"default-group-{i}", "loadBalancerUuid": uuid,
             "ipVersion": 4, "description": None, "createDate": created, "lastOpDate": changed})
         ctx.owners.own("LoadBalancerServerGroupVO", group, account, created)
-        for port in rng.sample((80, 443, 8080, 3306, 53), 1 + rng.randrange(3)):
+        # The first two balancers differ on purpose: web (80, 443) and database (3306).
+        ports = ((80, 443), (3306,))[i] if i < 2 else rng.sample((80, 443, 8080, 3306, 53),
+                                                                  1 + rng.randrange(3))
+        for port in ports:
             listener = ctx.ids.uuid("LoadBalancerListenerVO", serial)
             serial += 1
             protocol = {80: "http", 443: "https", 53: "udp"}.get(port, "tcp")

@@ -61,6 +61,6 @@ class Sizes:
             public_l3_networks=zones, images=min(200, 12 + vms // 5000),
             instance_offerings=min(60, 10 + vms // 20_000), disk_offerings=8,
             accounts=min(200, 4 + vms // 10_000), security_groups=max(3, vms // 400),
-            load_balancers=max(2, vms // 1000), virtual_routers=max(1, l3 // 8),
+            load_balancers=max(2, vms // 1000), virtual_routers=max(2, l3 // 8),
             generic_rows=min(60, 6 + vms // 20_000),
         )
