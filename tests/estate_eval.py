@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -58,6 +59,12 @@ def like_matches(pattern: str, text: str) -> bool:
     >>> like_matches("50\\\\%", "500")
     False
     """
+    return _like_regex(pattern).fullmatch(text.lower()) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    # Cached: the same pattern is matched against every row (long patterns cost seconds).
     out = []
     i = 0
     folded = pattern.lower()  # lower-casing leaves %, _ and \\ alone
@@ -69,7 +76,7 @@ def like_matches(pattern: str, text: str) -> bool:
             continue
         out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
         i += 1
-    return re.fullmatch("".join(out), text.lower(), re.DOTALL) is not None
+    return re.compile("".join(out), re.DOTALL)
 
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")

@@ -86,9 +86,9 @@ def compile_plan(plan: QueryPlan, graph: SchemaGraph, *, dialect: str = "sqlite"
     ctx = Context(graph_tables(graph), traits, stats, plan.scope)
     root = ctx.tables.table(plan.resource.table)
     conditions = compile_conditions(ctx, plan, root)
-    base = ctx.filters(plan.resource, root)
-    rows_where = (*base, *conditions.rows)
-    count_where = (*base, *conditions.count)
+    own = ctx.filters(plan.resource, root)
+    rows_where = (*own, *conditions.rows)
+    count_where = (*own, *conditions.count)
     columns: tuple[Field, ...] = plan.group_by
     hidden: tuple[str, ...] = ()
     rows = count = None
@@ -96,9 +96,9 @@ def compile_plan(plan: QueryPlan, graph: SchemaGraph, *, dialect: str = "sqlite"
         if not plan.count:
             rows = _grouped_page(ctx, plan, root, rows_where)
     else:
-        columns, hidden, base = _selection(ctx, plan, root)
+        columns, hidden, selection = _selection(ctx, plan, root)
         if not plan.count:
-            rows = _page(ctx, plan, root, rows_where, base)
+            rows = _page(ctx, plan, root, rows_where, selection)
     if plan.count or plan.reply_with_count:
         count = (_group_count(plan, root, count_where) if plan.group_by
                  else _count_base(ctx, root).where(*count_where))
@@ -244,7 +244,7 @@ def _grouped_page(ctx: Context, plan: QueryPlan, root: FromClause,
     return _paginate(stmt.order_by(*order) if order else stmt, plan)
 
 
-def _count_base(ctx: Context, root: FromClause) -> Select[Any]:
+def _count_base(ctx: Context, root: sa.Table) -> Select[Any]:
     """``SELECT count(*) FROM root``, built once per table."""
     return ctx.tables.memo(("count", root.name),
                            lambda: sa.select(sa.func.count()).select_from(root))

@@ -48,7 +48,7 @@ from zquery.compile import CompiledQuery
 from zquery.errors import ExecuteError
 from zquery.execute_nested import PageLoader
 from zquery.plan import QueryPlan
-from zquery.reply import JsonValue, format_value
+from zquery.reply import JsonValue, inventory
 from zquery.schema.graph import Field, SchemaGraph
 
 __all__ = ["execute", "map_database_error"]
@@ -109,11 +109,7 @@ def _groups(columns: Sequence[Field], rows: Sequence[sa.Row[Any]],
     """One object per group: the group fields (nulls omitted) and the group's size."""
     out: list[dict[str, JsonValue]] = []
     for row in rows:
-        group: dict[str, JsonValue] = {}
-        for field, raw in zip(columns, row, strict=False):  # then the count
-            value = format_value(field, raw, iso_dates=iso_dates)
-            if value is not None:
-                group[field.name] = value
+        group = inventory(columns, row, iso_dates=iso_dates)  # the count follows the fields
         group[COUNT_KEY] = int(row[len(columns)])
         out.append(group)
     return out

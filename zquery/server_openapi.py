@@ -125,9 +125,11 @@ def _reply(res: Resource) -> dict[str, Any]:
         "total": {"type": "integer", "minimum": 0}}}
 
 
-def _operation(route: Route, by_key: bool) -> dict[str, Any]:
+def _operation(route: Route, by_key: bool, nth: int) -> dict[str, Any]:
+    """The GET operation of *route*; *nth* > 1 for a resource's second, third … REST path
+    (``operationId`` must be unique)."""
     res = route.resource
-    api = res.api_name or f"Query{res.name}"
+    api = (res.api_name or f"Query{res.name}") + (f"_{nth}" if nth > 1 else "")
     path_params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"},
                     "description": f"Adds the condition {name}=<value>."}
                    for name in route.placeholders]
@@ -159,10 +161,13 @@ def openapi_document(graph: SchemaGraph, router: Router, *, prefix: str = DEFAUL
 
     base = "/" + prefix.strip("/")
     paths: dict[str, Any] = {}
-    for route in sorted(router.routes, key=lambda r: r.rest_path):
-        paths.setdefault(base + route.rest_path, {"get": _operation(route, False)})
+    seen: dict[str, int] = {}
+    for route in router.routes:  # in the graph's order: a resource's first path is its main one
+        nth = seen[route.resource.name] = seen.get(route.resource.name, 0) + 1
+        paths.setdefault(base + route.rest_path, {"get": _operation(route, False, nth)})
         key = "{" + route.resource.primary_key + "}"
-        paths.setdefault(f"{base}{route.rest_path}/{key}", {"get": _operation(route, True)})
+        paths.setdefault(f"{base}{route.rest_path}/{key}", {"get": _operation(route, True, nth)})
+    paths = dict(sorted(paths.items()))
     paths["/health"] = {"get": {"operationId": "health", "summary": "Database health",
                                 "responses": {"200": {"description": "The database answers."},
                                               "503": {"description": "It does not."}}}}
