@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -165,9 +166,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds, so the scratch databases are dropped
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     began = time.perf_counter()
+    signal.signal(signal.SIGTERM, _stop)
 
     def say(text: str) -> None:
         if not args.quiet:

@@ -35,7 +35,7 @@ from benchmarks.corpus import RESOURCE, Entry, Pairs
 from benchmarks.handwritten import HandTables, hand_tables
 from benchmarks.peers import PEER_NAMES, Peers, peers_for
 from benchmarks.timing import Case, measure, median, ratio_median, spread
-from benchmarks.values import Values
+from benchmarks.values import LIST_SIZE, Values
 from zquery.compile import compile_plan
 from zquery.request import parse_request
 from zquery.resolve import resolve
@@ -49,9 +49,10 @@ STAGES = ("parse", "resolve", "compile")
 _VARIANTS = itertools.count(1)
 
 
-def fresh_values() -> Values:
-    """Values never handed out before in this process."""
-    return Values.variant(next(_VARIANTS))
+def fresh_values(entry: Entry | None = None) -> Values:
+    """Values never handed out before in this process (the list only if *entry* uses it)."""
+    return Values.variant(next(_VARIANTS),
+                          list_size=LIST_SIZE if entry is None or entry.uses_list else 0)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def zquery_case(key: tuple[str, ...], graph: SchemaGraph, entry: Entry, dialect:
                 request: Callable[[], Pairs] | None = None) -> Case:
     """Parse, resolve and compile *entry*, stages timed apart; each iteration on a fresh
     request unless *request* says which (``same_text`` hands the same one every time)."""
-    make = request if request is not None else lambda: entry.request(fresh_values())
+    make = request if request is not None else lambda: entry.request(fresh_values(entry))
     clock = time.perf_counter
 
     def run(batch: list[Any]) -> dict[str, float]:
@@ -106,17 +107,17 @@ def floor_case(key: tuple[str, ...], tables: HandTables, entry: Entry, dialect: 
         for values in batch:
             build(tables, values, dialect)
 
-    return Case(key, lambda n: [fresh_values() for _ in range(n)], run)
+    return Case(key, lambda n: [fresh_values(entry) for _ in range(n)], run)
 
 
-def _peer_case(key: tuple[str, ...], peers: Peers, peer: str,
+def _peer_case(key: tuple[str, ...], peers: Peers, peer: str, entry: Entry,
                text_of: Callable[[Values], str]) -> Case:
     def run(batch: list[str]) -> None:
         build = peers.build
         for text in batch:
             build(peer, text)
 
-    return Case(key, lambda n: [text_of(fresh_values()) for _ in range(n)], run)
+    return Case(key, lambda n: [text_of(fresh_values(entry)) for _ in range(n)], run)
 
 
 def _peer_text(entry: Entry, peer: str) -> Callable[[Values], str] | None:
@@ -165,7 +166,7 @@ def run_compile_cost(graph: SchemaGraph, entries: Sequence[Entry], *, rounds: in
         for peer in PEER_NAMES:
             text_of = _peer_text(entry, peer)
             if text_of is not None and (entry.name, peer) not in peer_notes:
-                cases.append(_peer_case((entry.name, peer), peers, peer, text_of))
+                cases.append(_peer_case((entry.name, peer), peers, peer, entry, text_of))
     samples = measure(cases, rounds=rounds, warmup=warmup, target=target, seed=seed,
                       progress=progress)
     rows = []

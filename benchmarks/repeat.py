@@ -77,7 +77,7 @@ class CacheStats:
 
 def _same_text_case(key: tuple[str, ...], graph: SchemaGraph, entry: Entry,
                     dialect: str) -> Case:
-    pairs = entry.request(fresh_values())  # one request, repeated verbatim
+    pairs = entry.request(fresh_values(entry))  # one request, repeated verbatim
     return zquery_case(key, graph, entry, dialect, request=lambda: pairs)
 
 
@@ -86,7 +86,7 @@ def _parse_case(key: tuple[str, ...], entry: Entry) -> Case:
         for pairs in batch:
             parse_request(pairs)
 
-    return Case(key, lambda n: [entry.request(fresh_values()) for _ in range(n)], run)
+    return Case(key, lambda n: [entry.request(fresh_values(entry)) for _ in range(n)], run)
 
 
 def run_repeat(graph: SchemaGraph, entries: Sequence[Entry], *, rounds: int, warmup: int,
@@ -137,7 +137,7 @@ def compiled_cache_stats(engine: sa.Engine, graph: SchemaGraph, entries: Sequenc
                 counts.clear()
                 marker.clear()
                 for _ in range(executions):
-                    plan = resolve(parse_request(entry.request(fresh_values())), graph,
+                    plan = resolve(parse_request(entry.request(fresh_values(entry))), graph,
                                    RESOURCE)
                     execute(conn, plan, compile_plan(plan, graph, dialect=engine.dialect.name),
                             graph)

@@ -3,8 +3,9 @@
 The machine is shared and noisy, so nothing is timed alone: each round runs every case once
 (a batch of iterations, sized in the first warm-up round to take about ``target`` seconds),
 in an order shuffled per round, and a comparison is the median over rounds of the ratio
-measured *in the same round*. Inputs are prepared outside the timed region; the garbage
-collector is off inside it (and run before each batch).
+measured *in the same round*. Inputs are prepared outside the timed region. The garbage
+collector runs once and freezes what exists before the rounds (a full collection over a
+large catalogue takes most of a second), and is off inside every timed batch.
 
 >>> import time
 >>> fast = Case(("a", "fast"), lambda n: n, lambda n: {"work": _spin(n, 20_000)})
@@ -55,7 +56,6 @@ def _spin(n: int, work: int) -> float:
 
 def _timed(case: Case, n: int) -> tuple[float, Mapping[str, float]]:
     batch = case.prepare(n)
-    gc.collect()
     gc.disable()
     try:
         start = time.perf_counter()
@@ -70,7 +70,16 @@ def measure(cases: Sequence[Case], *, rounds: int, warmup: int = 1, target: floa
             seed: int = 20240601,
             progress: Callable[[str], None] | None = None) -> dict[tuple[str, ...], Samples]:
     """Time every case in *rounds* interleaved rounds after *warmup* rounds (at least one)."""
-    rng = random.Random(seed)
+    gc.collect()
+    gc.freeze()  # later collections skip everything that exists now
+    try:
+        return _rounds(cases, rounds, warmup, target, random.Random(seed), progress)
+    finally:
+        gc.unfreeze()
+
+
+def _rounds(cases: Sequence[Case], rounds: int, warmup: int, target: float, rng: random.Random,
+            progress: Callable[[str], None] | None) -> dict[tuple[str, ...], Samples]:
     sizes: dict[tuple[str, ...], int] = {}
     for case in cases:  # one iteration each, to size the batches
         elapsed, _ = _timed(case, 1)

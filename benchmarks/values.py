@@ -50,8 +50,11 @@ class Values:
     fifty: tuple[tuple[str, str | int], ...]
 
     @classmethod
-    def variant(cls, number: int) -> Values:
-        """Values no other variant uses: every condition's text changes with *number*."""
+    def variant(cls, number: int, *, list_size: int = LIST_SIZE) -> Values:
+        """Values no other variant uses: every condition's text changes with *number*.
+
+        *list_size*: elements of ``names`` (0 where the request has no list: cheaper).
+        """
         n = number
         return cls(
             vm_name=f"vm-c{n}",
@@ -68,7 +71,7 @@ class Values:
             cluster_name=f"cluster-c{n}",
             host_ip=_dotted(172, n),
             tag=f"hostname::vm-c{n}",
-            names=tuple(f"vm-c{n}-{k}" for k in range(LIST_SIZE)),
+            names=tuple(f"vm-c{n}-{k}" for k in range(list_size)),
             page_start=40 + n,
             deep_start=1000 + n,
             fifty=fifty_values(n),

@@ -77,8 +77,17 @@ def compile_conditions(ctx: Context, plan: QueryPlan, root: NamedFromClause) -> 
     count: list[Predicate] = []
     shapes: list[tuple[int, str]] = []
     shared: dict[tuple[Relation, ...], list[tuple[int, ResolvedCondition]]] = {}
+    column_test = f"column test on {plan.resource.name}"
     for index, cond in enumerate(plan.conditions):
         param = cond.condition.param
+        field = cond.field
+        if not cond.hops and field is not None and field.mapped is None and not cond.guards:
+            # The common case, kept lean: the operator on one of the root's own columns.
+            test = predicate(root.c[field.column], cond.op, cond.value, ctx.traits)
+            rows.append(test)
+            count.append(test)
+            shapes.append((index, f"{param}: {column_test}"))
+            continue
         if _shares_to_one_path(cond):
             shared.setdefault(tuple(h.relation for h in cond.hops), []).append((index, cond))
             continue
