@@ -3,9 +3,9 @@
 Sections (``--sections``, all by default): ``compile`` (cold compile cost against the
 hand-built floor and the peers), ``repeat`` (a shape seen before; SQLAlchemy's compiled
 cache) and ``execute`` (statements on the same data in SQLite, PostgreSQL and MariaDB).
-More sections plug in through :func:`register_section`: a module ``benchmarks/load.py``
-(the server-load section, a later task) is picked up when present, its ``SECTION``
-(a ``(name, function)`` pair) registered after the built-in ones.
+More sections plug in through :func:`register_section`: when ``benchmarks.load`` (the
+server-load section, a later task: a module or package) defines ``SECTION``, a
+``(name, function)`` pair, it is registered after the built-in ones.
 
 >>> args = parse_args(["--scale", "300", "--sections", "compile", "--rounds", "1"])
 >>> args.scale, args.sections, args.databases
@@ -116,7 +116,9 @@ register_section("compile", _compile)
 register_section("repeat", _repeat)
 register_section("execute", _execute)
 if importlib.util.find_spec("benchmarks.load") is not None:  # the later server-load section
-    register_section(*importlib.import_module("benchmarks.load").SECTION)
+    _LOAD_SECTION = getattr(importlib.import_module("benchmarks.load"), "SECTION", None)
+    if _LOAD_SECTION is not None:
+        register_section(*_LOAD_SECTION)
 
 
 def _names(text: str) -> list[str]:

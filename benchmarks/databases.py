@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 import uuid
+import warnings
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -58,9 +59,15 @@ class Database:
     _cleanup: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
+        """Dispose of the engine and drop the database; a failure to drop is only warned
+        about (a restarted server must not keep the other databases from being dropped)."""
         self.engine.dispose()
         for step in reversed(self._cleanup):
-            step()
+            try:
+                step()
+            except sa.exc.SQLAlchemyError as error:
+                warnings.warn(f"could not drop the scratch {self.kind} database: "
+                              f"{str(error).splitlines()[0]}", stacklevel=2)
 
 
 def _server_version(engine: sa.Engine) -> str:

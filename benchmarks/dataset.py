@@ -119,7 +119,9 @@ def discover_values(conn: sa.Connection) -> Values:
     """
     q = conn.dialect.identifier_preparer.quote
     vm, nic, l3 = q("VmInstanceVO"), q("VmNicVO"), q("L3NetworkVO")
-    vm_name = str(_middle(conn, vm, "name", "name IS NOT NULL"))
+    # A VM with a NIC, so that the simplified cycle (name=x and has a NIC) matches too.
+    vm_name = str(_middle(conn, vm, "name", f"name IS NOT NULL AND uuid IN (SELECT "
+                                            f"{q('vmInstanceUuid')} FROM {nic})"))
     hypervisor = str(_commonest(conn, vm, q("hypervisorType")))
     second = _commonest(conn, vm, q("hypervisorType"), 1)
     host_uuid = _middle(conn, vm, q("hostUuid"), f"{q('hostUuid')} IS NOT NULL")

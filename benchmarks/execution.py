@@ -8,13 +8,12 @@ reply dicts). Before any timing each shape must answer like the floor
 (:func:`benchmarks.check.compare`), and every zquery statement is EXPLAINed
 (:mod:`benchmarks.explain`).
 
->>> from benchmarks.databases import open_database, load
->>> from benchmarks.data import BenchData
->>> from benchmarks.schema import test_graph
+>>> from benchmarks.databases import open_database
+>>> from benchmarks.dataset import prepare_dataset
 >>> from benchmarks.corpus import BY_NAME
->>> db, data = open_database("sqlite"), BenchData(300)
->>> load([db], test_graph(), data.chunks())
->>> result = run_execution([db], test_graph(), data.values, [BY_NAME["one_hop"]], rounds=1,
+>>> db = open_database("sqlite")
+>>> data = prepare_dataset([db], scale=300, kind="bench")
+>>> result = run_execution([db], data.graph, data.values, [BY_NAME["one_hop"]], rounds=1,
 ...                        warmup=1, target=0.001)
 >>> row = result.rows[0]
 >>> row.problems, row.scans, sorted(row.medians)

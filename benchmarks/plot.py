@@ -24,6 +24,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter
 
 from benchmarks.peers import PEER_NAMES
 from benchmarks.report import TARGETS, Run
@@ -42,6 +43,10 @@ def _bars(axes: Axes, entries: Sequence[str], series: Mapping[str, Sequence[floa
                      label=f"target {target:g}×")
     axes.axhline(1.0, color="grey", linewidth=0.5)
     axes.set_yscale("log")
+    times = FuncFormatter(lambda value, _: f"{value:g}×")
+    axes.yaxis.set_major_formatter(times)
+    axes.yaxis.set_minor_formatter(times)
+    axes.tick_params(axis="y", which="both", labelsize=7)
     axes.set_xticks(range(len(entries)))
     axes.set_xticklabels(entries, rotation=45, ha="right", fontsize=7)
     axes.set_title(title, fontsize=9)
@@ -82,7 +87,7 @@ def plot(run: Run, path: Path) -> None:
     for axes, (entries, series, title, target) in zip(axes_list[:, 0], panels, strict=False):
         _bars(axes, entries, series, title, target)
     figure.suptitle(f"zquery benchmarks {run.started:%Y-%m-%d %H:%M} UTC", fontsize=10)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 0.98))
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)

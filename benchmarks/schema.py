@@ -38,7 +38,7 @@ def test_graph() -> SchemaGraph:
     """The 9-resource ZStack-like graph the tests share."""
     if str(_TESTS) not in sys.path:
         sys.path.insert(0, str(_TESTS))
-    from zstack_like import GRAPH  # type: ignore[import-not-found]
+    from zstack_like import GRAPH  # type: ignore[import-not-found,unused-ignore]
 
     graph: SchemaGraph = GRAPH
     return graph

@@ -194,6 +194,11 @@ RUN_CASES = [
     ("GET /zstack/v1/zones?count=true", [], 0, {"total": 2}),
     ("zstack/v1/vm-instances?q=nmae=vm1", [], 1, None),
     ("zstack/v1/nope", [], 1, None),
+    ("zstack/v1/zones?limit=10", ["--max-limit", "5"], 1, None),
+    ("zstack/v1/zones?limit=5&count=true", ["--max-limit", "5", "--statement-timeout", "5000"],
+     0, {"total": 2}),
+    ("zstack/v1/zones?q=name = TestZone&fields=name", ["--compat"], 0,
+     {"inventories": [{"name": "TestZone"}]}),
 ]
 
 

@@ -707,3 +707,54 @@ def _run_without_stats(engine: sa.Engine, plan: QueryPlan) -> tuple[list[Any], N
 
 def test_other_databases_need_no_stats(any_engine: sa.Engine) -> None:
     assert (dialects.stats_for(any_engine) is None) == (any_engine.dialect.name != "sqlite")
+
+
+# -- typed children: the row filter on every alias ---------------------------------------
+
+def _typed_graph() -> Any:
+    from zquery.schema.graph import Cardinality, Field, FieldType, Relation, Resource, SchemaGraph
+
+    def fields(*names: str) -> dict[str, Field]:
+        return {n: Field(n, FieldType.STRING) for n in names}
+
+    zone = Resource("Zone", "ZoneVO", "uuid", fields("uuid", "name"), relations={
+        "appliance": Relation("appliance", "Zone", "Appliance", Cardinality.MANY, "uuid",
+                              "zoneUuid")})
+    vm = Resource("Vm", "VmInstanceVO", "uuid", fields("uuid", "name", "type", "zoneUuid"))
+    appliance = Resource("Appliance", "VmInstanceVO", "uuid",
+                         fields("uuid", "name", "type", "zoneUuid"),
+                         row_filter=(("type", ("ApplianceVm",)),))
+    return SchemaGraph(resources={"Zone": zone, "Vm": vm, "Appliance": appliance})
+
+
+TYPED = _typed_graph()
+
+
+def test_row_filter_applies_to_root_and_every_alias() -> None:
+    root = compile_plan(resolve(parse_request("q=name=x"), TYPED, "Appliance"), TYPED,
+                        dialect="postgresql")
+    assert '"VmInstanceVO".type IN (__[POSTCOMPILE_type_1])' in sql(root.rows, "postgresql")
+    hop = compile_plan(resolve(parse_request("q=appliance.name=x&sort=name&limit=5"),
+                               TYPED, "Zone"), TYPED, dialect="postgresql")
+    assert ('WHERE "VmInstanceVO_1".type IN (__[POSTCOMPILE_type_1]) AND '
+            '"VmInstanceVO_1".name =') in sql(hop.rows, "postgresql")
+
+
+def test_row_filter_keeps_other_types_out(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'typed.sqlite'}")
+    tables = build_metadata(TYPED).tables
+    build_metadata(TYPED).create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(tables["ZoneVO"].insert(), [{"uuid": "z1"}, {"uuid": "z2"}])
+        conn.execute(tables["VmInstanceVO"].insert(), [
+            {"uuid": "a1", "name": "x", "type": "ApplianceVm", "zoneUuid": "z1"},
+            {"uuid": "u1", "name": "x", "type": "UserVm", "zoneUuid": "z2"}])
+    with engine.connect() as conn:
+        for query, resource, expected in [("q=name=x", "Appliance", {"a1"}),
+                                          ("q=name=x", "Vm", {"a1", "u1"}),
+                                          ("q=appliance.name=x", "Zone", {"z1"})]:
+            plan = resolve(parse_request(query), TYPED, resource)
+            compiled = compile_plan(plan, TYPED)
+            assert compiled.rows is not None
+            assert set(conn.execute(compiled.rows).scalars()) == expected
+    engine.dispose()

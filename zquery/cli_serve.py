@@ -16,6 +16,7 @@ from typing import Annotated
 import sqlalchemy as sa
 import typer
 
+from zquery.api import ZQuery, ZQueryConfig
 from zquery.cli_render import DATABASE, INVALID, fail
 from zquery.demo import (
     DEFAULT_SCALE,
@@ -28,13 +29,26 @@ from zquery.demo import (
     demo_exists,
 )
 from zquery.errors import BadParameter, ZQueryError
+from zquery.limits import Limits
 from zquery.server_routes import split_request_line
 
-__all__ = ["make_engine", "parse_pairs", "register"]
+__all__ = ["make_engine", "parse_pairs", "query_engine", "register"]
 
 Db = Annotated[str | None, typer.Option(
     "--db", help="SQLAlchemy URL (default: the embedded SQLite demo database).")]
 Scale = Annotated[int, typer.Option(min=1, help="Number of VMs in the demo estate.")]
+MaxLimit = Annotated[int | None, typer.Option(
+    min=0, help="Largest 'limit' a request may ask for (larger: 400). Default: none.")]
+Timeout = Annotated[int | None, typer.Option(
+    min=1, help="Statement timeout in milliseconds (PostgreSQL, MariaDB/MySQL, SQLite).")]
+
+
+def query_engine(strict: bool = True, max_limit: int | None = None,
+                 timeout_ms: int | None = None) -> ZQuery:
+    """The catalogue's :class:`ZQuery` with the CLI's settings."""
+    return ZQuery(config=ZQueryConfig(mode="strict" if strict else "compat",
+                                      limits=Limits(max_limit=max_limit),
+                                      timeout_ms=timeout_ms))
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -113,11 +127,11 @@ def serve(db: Db = None,
           demo_sessions: Annotated[bool | None, typer.Option(
               "--demo-sessions/--no-demo-sessions",
               help="Accept the demo sessions (default: only on the demo database).")] = None,
+          max_limit: MaxLimit = None, statement_timeout: Timeout = None,
           log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info") -> None:
     """Serve GET /zstack/v1/<rest-path> for every Query API (built demo DB by default)."""
     import uvicorn
 
-    from zquery.api import ZQuery
     from zquery.server import ServerConfig, create_app
 
     url = db or default_demo_url()
@@ -128,7 +142,8 @@ def serve(db: Db = None,
     sessions = {**(DEMO_SESSIONS if with_demo else {}), **parse_pairs(session or [])}
     admins = (DEMO_ADMINS if with_demo else frozenset()) | frozenset(admin or [])
     config = ServerConfig(sessions=sessions, admin_accounts=admins, open=not closed)
-    app = create_app(ZQuery(), make_engine(url), config=config)
+    app = create_app(query_engine(True, max_limit, statement_timeout), make_engine(url),
+                     config=config)
     typer.echo(f"serving {_shown(url)} on http://{host}:{port}/zstack/v1/ "
                f"({'closed' if closed else 'open'}; {len(sessions)} sessions)", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
@@ -139,9 +154,9 @@ def run(request: Annotated[str, typer.Argument(help="The request line, e.g. "
         db: Db = None,
         account: Annotated[str | None, typer.Option(
             help="Answer as this account (scoped); default: admin.")] = None,
-        strict: Annotated[bool, typer.Option("--strict/--compat")] = True) -> None:
+        strict: Annotated[bool, typer.Option("--strict/--compat")] = True,
+        max_limit: MaxLimit = None, statement_timeout: Timeout = None) -> None:
     """Run one request and print the reply JSON, exactly as the server would answer."""
-    from zquery.api import ZQuery, ZQueryConfig
     from zquery.server import QueryService, ServerConfig
 
     url = db or default_demo_url()
@@ -149,7 +164,7 @@ def run(request: Annotated[str, typer.Argument(help="The request line, e.g. "
         raise fail(BadParameter("no demo database yet", param="--db",
                                 hint="run 'zquery demo' first, or pass --db URL"))
     sessions = {"cli": account} if account else {}
-    zq = ZQuery(config=ZQueryConfig(mode="strict" if strict else "compat"))
+    zq = query_engine(strict, max_limit, statement_timeout)
     engine = make_engine(url)
     try:
         service = QueryService(zq, engine, ServerConfig(sessions=sessions))

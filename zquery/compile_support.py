@@ -184,4 +184,7 @@ class Chain:
         if exists:
             return sa.select(sa.literal_column("1")).select_from(self.joined).where(
                 self.entry == key, *self.where).exists()
-        return key.in_(sa.select(self.entry).select_from(self.joined).where(*self.where))
+        inner = sa.select(self.entry)
+        if isinstance(self.joined, sa.Join):  # a lone table is already the entry's FROM
+            inner = inner.select_from(self.joined)
+        return key.in_(inner.where(*self.where) if self.where else inner)

@@ -182,8 +182,8 @@ class SelectivityStats:
         tables = connection.exec_driver_sql(
             "SELECT name FROM sqlite_master WHERE type = 'table'").scalars().all()
         for table in tables:
-            for row in connection.exec_driver_sql(f'PRAGMA index_list("{table}")'):
-                info = connection.exec_driver_sql(f'PRAGMA index_info("{row[1]}")').first()
+            for row in connection.exec_driver_sql(f"PRAGMA index_list({_quoted(table)})"):
+                info = connection.exec_driver_sql(f"PRAGMA index_info({_quoted(row[1])})").first()
                 if info is not None and info[2] is not None:
                     leading[row[1]] = (table, info[2])
                     indexed.add((table, info[2]))
@@ -199,6 +199,11 @@ class SelectivityStats:
                 if index in leading and len(numbers) > 1:
                     per_key[leading[index]] = float(numbers[1])
         return cls(table_rows, per_key, frozenset(indexed))
+
+
+def _quoted(name: str) -> str:
+    # Names come from sqlite_master itself, but may still hold a double quote.
+    return '"' + name.replace('"', '""') + '"'
 
 
 _STATS: weakref.WeakKeyDictionary[sa.Engine, SelectivityStats] = weakref.WeakKeyDictionary()

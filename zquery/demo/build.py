@@ -158,6 +158,7 @@ def _build(engine: sa.Engine, graph: SchemaGraph, sizes: Sizes, seed: int, *, re
         infra = build_infra(ctx)
         networks = build_networks(ctx, infra)
         report("estate", 1, 1)
+        report("vms", 0, sizes.vms)
         VmFactory(ctx, infra, networks).run(sizes.vms,
                                             lambda done: report("vms", done, sizes.vms))
         report("other tables", 0, 1)

@@ -25,6 +25,7 @@ from bisect import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from itertools import accumulate
 from typing import Generic, TypeVar
 
@@ -44,6 +45,7 @@ __all__ = [
 #: The estate's timestamps fall in [EPOCH, EPOCH + 8 years), whole seconds, naive UTC.
 EPOCH = datetime(2017, 1, 1)
 _SPAN_SECONDS = 8 * 365 * 24 * 3600
+_PREFIXES = 16**12
 #: Times that appear as they are, so exact timestamp conditions and the 12 AM/PM
 #: formatting corners select something (the first one is the manual's example time).
 FIXED_TIMES = (datetime(2017, 5, 11, 13, 23, 2), datetime(2018, 1, 1, 0, 0, 0),
@@ -57,13 +59,29 @@ def rng_for(seed: int, stream: str) -> random.Random:
 
 @dataclass(frozen=True)
 class Ids:
-    """Uuids (32 hex digits, ZStack's form) derived from (seed, kind, index)."""
+    """Uuids (32 hex digits, ZStack's form) derived from (seed, kind, index).
+
+    Like a UUIDv7, the first 12 digits grow with the index (from a random start per kind)
+    and the other 20 are a hash: rows are written in key order, so the primary-key B-trees
+    of a large build are appended to instead of being written all over (several times
+    faster at a million VMs).
+
+    >>> ids = Ids(1)
+    >>> ids.uuid("VmInstanceVO", 1) < ids.uuid("VmInstanceVO", 2)
+    True
+    """
 
     seed: int
 
     def uuid(self, kind: str, index: int) -> str:
-        data = f"{self.seed}/{kind}/{index}".encode()
-        return hashlib.blake2b(data, digest_size=16).hexdigest()
+        digest = hashlib.blake2b(f"{self.seed}/{kind}/{index}".encode(),
+                                 digest_size=16).hexdigest()
+        return f"{(_start(self.seed, kind) + index * 7919) % _PREFIXES:012x}{digest[:20]}"
+
+
+@lru_cache(maxsize=4096)
+def _start(seed: int, kind: str) -> int:
+    return int(hashlib.blake2b(f"{seed}/{kind}".encode(), digest_size=5).hexdigest(), 16)
 
 
 T = TypeVar("T")

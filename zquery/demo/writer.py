@@ -127,7 +127,7 @@ class SqliteWriter(BulkWriter):
         # Safe only because a failed build is thrown away (the file is built aside).
         self.conn.exec_driver_sql("PRAGMA journal_mode=OFF")
         self.conn.exec_driver_sql("PRAGMA synchronous=OFF")
-        self.conn.exec_driver_sql("PRAGMA cache_size=-200000")
+        self.conn.exec_driver_sql("PRAGMA cache_size=-512000")  # 512 MB for the build
 
     def write(self, table: sa.Table, columns: Sequence[str],
               rows: list[tuple[Any, ...]]) -> None:

@@ -1,0 +1,50 @@
+"""The server under load: the ZStack catalogue over a demo database, served by uvicorn.
+
+Builds the demo estate on first use (``--scale`` VMs), then serves it on 127.0.0.1 with a
+statement timeout, the demo sessions, and the pool a threaded server needs
+(``pool_pre_ping``: a connection that died with the database is replaced, not reused).
+``run_load.py`` starts it as a child process; it can also be run by hand::
+
+    .venv/bin/python benchmarks/load/serve.py \\
+        --db postgresql+psycopg://postgres@127.0.0.1:5432/zquery_load --port 8765
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from zquery.api import ZQuery, ZQueryConfig
+from zquery.cli_serve import make_engine
+from zquery.demo import DEMO_ADMINS, DEMO_SESSIONS, build_demo, demo_exists
+from zquery.server import ServerConfig, create_app
+
+__all__ = ["main", "prepare"]
+
+
+def prepare(url: str, scale: int) -> None:
+    """Build the demo estate at *url* unless it is already there."""
+    if not demo_exists(url):
+        report = build_demo(url, scale=scale)
+        print(f"built {report.rows:,} demo rows in {report.seconds:.1f} s", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True, help="SQLAlchemy URL of the demo database")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--scale", type=int, default=10_000, help="VMs in the demo estate")
+    parser.add_argument("--timeout-ms", type=int, default=5_000,
+                        help="statement timeout per query")
+    args = parser.parse_args()
+    prepare(args.db, args.scale)
+    zq = ZQuery(config=ZQueryConfig(timeout_ms=args.timeout_ms))
+    config = ServerConfig(sessions=DEMO_SESSIONS, admin_accounts=DEMO_ADMINS)
+    app = create_app(zq, make_engine(args.db), config=config)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning",
+                timeout_keep_alive=30)
+
+
+if __name__ == "__main__":
+    main()
