@@ -107,8 +107,8 @@ def _execute(h: Harness) -> None:
         data.seconds, data.values)
     h.say("execution: checking rows, EXPLAIN, timing")
     h.run.execution = run_execution(databases, data.graph, data.values, h.entries,
-                                    rounds=h.args.exec_rounds or h.args.rounds,
-                                    warmup=h.args.warmup, target=h.args.exec_target,
+                                    rounds=h.args.exec_rounds, warmup=h.args.exec_warmup,
+                                    target=h.args.exec_target,
                                     seed=h.args.seed + 2, progress=h.say)
 
 
@@ -130,10 +130,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "\n\n")[0])
     parser.add_argument("--scale", type=int, default=1000,
                         help="VMs in the execution data (1000000 for the full run)")
-    parser.add_argument("--rounds", type=int, default=5, help="measured rounds per section")
-    parser.add_argument("--exec-rounds", type=int, default=0,
-                        help="measured rounds for execution (default: --rounds)")
-    parser.add_argument("--warmup", type=int, default=2, help="warm-up rounds (at least 1)")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="measured rounds of the compile and repeat sections")
+    parser.add_argument("--exec-rounds", type=int, default=5,
+                        help="measured rounds of the execution section")
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="warm-up rounds of compile and repeat (the first sizes batches)")
+    parser.add_argument("--exec-warmup", type=int, default=1,
+                        help="warm-up rounds of execution (1: only the batch-sizing one)")
     parser.add_argument("--target", type=float, default=0.02,
                         help="seconds one compile batch should take")
     parser.add_argument("--exec-target", type=float, default=0.05,
@@ -196,8 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             db.close()
     run.environment = environment(list(dict.fromkeys(versions)))
     run.settings = {
-        "scale": f"{args.scale:,} VMs", "rounds": f"{args.rounds} (execution: "
-        f"{args.exec_rounds or args.rounds}), warm-up {args.warmup}",
+        "scale": f"{args.scale:,} VMs",
+        "rounds": f"{args.rounds} + {args.warmup} warm-up (execution: {args.exec_rounds} + "
+                  f"{args.exec_warmup} warm-up)",
         "batch": f"~{args.target * 1000:g} ms compile, ~{args.exec_target * 1000:g} ms "
                  "execution", "seed": str(args.seed),
         "wall time": f"{time.perf_counter() - began:.0f} s"}

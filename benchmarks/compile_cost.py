@@ -87,9 +87,9 @@ def zquery_case(key: tuple[str, ...], graph: SchemaGraph, entry: Entry, dialect:
         parse = resolving = compiling = 0.0
         for pairs in batch:
             start = clock()
-            request = parse_request(pairs)
+            parsed_request = parse_request(pairs)
             parsed = clock()
-            plan = resolve(request, graph, RESOURCE)
+            plan = resolve(parsed_request, graph, RESOURCE)
             resolved = clock()
             compile_plan(plan, graph, dialect=dialect)
             done = clock()

@@ -2,18 +2,22 @@
 
 The machine is shared and noisy, so nothing is timed alone: each round runs every case once
 (a batch of iterations, sized in the first warm-up round to take about ``target`` seconds),
-in an order shuffled per round, and a comparison is the median over rounds of the ratio
-measured *in the same round*. Inputs are prepared outside the timed region. The garbage
+and a comparison is the median over rounds of the ratio measured *in the same round*. The
+cases compared with each other form a group (same key but the last part, e.g. one corpus
+entry's contenders): groups run in an order shuffled per round, and the cases of a group
+back to back, in an order shuffled too, so a ratio's two sides are timed seconds apart at
+most, not a whole round apart. Inputs are prepared outside the timed region. The garbage
 collector runs once and freezes what exists before the rounds (a full collection over a
 large catalogue takes most of a second), and is off inside every timed batch.
 
->>> import time
->>> fast = Case(("a", "fast"), lambda n: n, lambda n: {"work": _spin(n, 20_000)})
->>> slow = Case(("a", "slow"), lambda n: n, lambda n: {"work": _spin(n, 60_000)})
->>> samples = measure([fast, slow], rounds=3, warmup=1, target=0.002, seed=1)
->>> ratio = ratio_median(samples[("a", "slow")]["total"], samples[("a", "fast")]["total"])
->>> ratio > 1.2
-True
+>>> work = Case(("entry", "zquery"), lambda n: list(range(n)), lambda batch: {"stage": 0.0})
+>>> samples = measure([work], rounds=3, warmup=1, target=0.001)
+>>> sorted(samples[("entry", "zquery")]), len(samples[("entry", "zquery")]["total"])
+(['stage', 'total'], 3)
+>>> ratio_median([2.0, 4.0, 9.0], [1.0, 2.0, 3.0])
+2.0
+>>> spread([1.0, 2.0, 3.0, 4.0])  # (3 - 2) / 2.5
+0.4
 """
 
 from __future__ import annotations
@@ -42,16 +46,6 @@ class Case:
     prepare: Callable[[int], Any]
     run: Callable[[Any], Mapping[str, float] | None]
     max_batch: int = 1000
-
-
-def _spin(n: int, work: int) -> float:
-    """Busy work for the doctest: *n* times a loop of *work* steps; returns its own time."""
-    start = time.perf_counter()
-    for _ in range(n):
-        total = 0
-        for step in range(work):
-            total += step
-    return time.perf_counter() - start
 
 
 def _timed(case: Case, n: int) -> tuple[float, Mapping[str, float]]:
@@ -85,11 +79,16 @@ def _rounds(cases: Sequence[Case], rounds: int, warmup: int, target: float, rng:
         elapsed, _ = _timed(case, 1)
         sizes[case.key] = max(1, min(case.max_batch, math.ceil(target / max(elapsed, 1e-9))))
     samples: dict[tuple[str, ...], Samples] = {case.key: {"total": []} for case in cases}
-    order = list(cases)
+    groups: dict[tuple[str, ...], list[Case]] = {}
+    for case in cases:
+        groups.setdefault(case.key[:-1], []).append(case)
+    batches = list(groups.values())
     for round_number in range(max(0, warmup - 1) + rounds):
         recording = round_number >= max(0, warmup - 1)
-        rng.shuffle(order)
-        for case in order:
+        rng.shuffle(batches)
+        for group in batches:
+            rng.shuffle(group)
+        for case in (case for group in batches for case in group):
             n = sizes[case.key]
             elapsed, stages = _timed(case, n)
             if recording:

@@ -47,7 +47,7 @@ TELLTALES = ("Traceback", 'File "', "sqlalchemy", "SQLAlchemy", "sqlite3", "psyc
              "SELECT ", " FROM ", "WHERE ", "VmInstanceVO", "ZoneVO", "zq_lower", "ESCAPE",
              "EXISTS (", "LIMIT ?", "OFFSET ?")
 ERROR_CODE = re.compile(r"[A-Z]+\.\d{4}")
-HEADERS = st.one_of(
+HEADERS: st.SearchStrategy[list[tuple[bytes, bytes]]] = st.one_of(
     st.just([]),
     st.sampled_from(("OAuth s-admin", "OAuth s-one", "OAuth s-two", "OAuth nope", "OAuth",
                      "oauth: s-one", "Bearer s-one", "", " ", "OAuth s-one\x00",

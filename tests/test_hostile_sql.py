@@ -24,8 +24,9 @@ from zquery.compile import CompiledQuery
 from zquery.errors import ZQueryError
 
 ZQ = ZQuery(GRAPH)
-DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.psycopg.dialect(),
-            "mysql": mysql.pymysql.dialect()}
+DIALECTS: dict[str, sa.engine.Dialect] = {
+    "sqlite": sqlite.dialect(), "postgresql": postgresql.psycopg.dialect(),  # type: ignore[no-untyped-call]
+    "mysql": mysql.pymysql.dialect()}
 NEUTRAL = "zqneutral"
 
 #: Forms valid for any string value: every operator, to-one and to-many paths, an alias,
@@ -114,7 +115,7 @@ def test_typed_forms_bind_or_refuse(index: int) -> None:
 def test_corpus_size_and_leak_detector() -> None:
     """The corpus is big enough, and the detector does find a value pasted as a literal."""
     assert len(CORPUS) >= 200
-    pasted = sa.select(sa.literal_column("1")).where(
+    pasted: sa.Select[tuple[int]] = sa.select(sa.literal_column("1")).where(
         sa.literal_column("name") == sa.literal("O'Brien; --", literal_execute=True))
     sql = str(pasted.compile(dialect=DIALECTS["postgresql"],
                              compile_kwargs={"render_postcompile": True}))

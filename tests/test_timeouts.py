@@ -42,8 +42,10 @@ def _fill(engine: sa.Engine) -> None:
     dialect = engine.dialect.name
     q = "`" if dialect == "mysql" else '"'
     text = "CAST(i AS CHAR)" if dialect == "mysql" else "CAST(i AS TEXT)"
-    concat = (lambda *parts: f"CONCAT({', '.join(parts)})") if dialect == "mysql" else (
-        lambda *parts: " || ".join(parts))
+
+    def concat(*parts: str) -> str:
+        return f"CONCAT({', '.join(parts)})" if dialect == "mysql" else " || ".join(parts)
+
     numbers = _NUMBERS[dialect]
     with engine.begin() as conn:
         conn.exec_driver_sql(

@@ -129,7 +129,8 @@ class Sampler(threading.Thread):
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.samples, self.stop = pid, [], threading.Event()
+        self.pid, self.stop = pid, threading.Event()
+        self.samples: list[int] = []
 
     def run(self) -> None:
         while not self.stop.wait(1.0):
@@ -141,7 +142,8 @@ class Prober(threading.Thread):
 
     def __init__(self, base: str) -> None:
         super().__init__(daemon=True)
-        self.base, self.timeline, self.stop = base, [], threading.Event()
+        self.base, self.stop = base, threading.Event()
+        self.timeline: list[tuple[float, Any]] = []
 
     def run(self) -> None:
         began = time.monotonic()

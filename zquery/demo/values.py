@@ -81,7 +81,7 @@ class Ids:
 
 @lru_cache(maxsize=4096)
 def _start(seed: int, kind: str) -> int:
-    return int(hashlib.blake2b(f"{seed}/{kind}".encode(), digest_size=5).hexdigest(), 16)
+    return int(hashlib.blake2b(f"{seed}/{kind}".encode(), digest_size=6).hexdigest(), 16)
 
 
 T = TypeVar("T")
