@@ -197,8 +197,10 @@ RUN_CASES = [
     ("zstack/v1/zones?limit=10", ["--max-limit", "5"], 1, None),
     ("zstack/v1/zones?limit=5&count=true", ["--max-limit", "5", "--statement-timeout", "5000"],
      0, {"total": 2}),
-    ("zstack/v1/zones?q=name = TestZone&fields=name", ["--compat"], 0,
+    # compat trims the path; the value stays verbatim (' TestZone' would match nothing)
+    ("zstack/v1/zones?q=name =TestZone&fields=name", ["--compat"], 0,
      {"inventories": [{"name": "TestZone"}]}),
+    ("zstack/v1/zones?q=name =TestZone&fields=name", [], 1, None),
 ]
 
 

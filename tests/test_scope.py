@@ -33,11 +33,11 @@ from zquery.api import ZQuery
 from zquery.server import QueryService, ServerConfig
 
 ZQ = ZQuery(GRAPH)
-ESTATES = {seed: generate(seed=seed, size=2) for seed in (31, 32)}
+ESTATES = {seed: generate(seed=seed, size=2) for seed in (31,)}
 OWNED = {res.name: res for res in GRAPH if res.owned}
 ROOTS = ("VmInstance", "VmNic", "Zone", "Host", "L3Network", "Eip", "Vip", "Cluster")
 OPERATORS = ("=", "!=", "?=", "~=", "!~=", " is null", " not null")
-EXAMPLES = 40
+EXAMPLES = 48
 
 
 def visible_uuids(estate: Estate, account: str) -> dict[str, set[str]]:
