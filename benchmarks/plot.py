@@ -24,7 +24,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from benchmarks.peers import PEER_NAMES
 from benchmarks.report import TARGETS, Run
@@ -43,9 +43,9 @@ def _bars(axes: Axes, entries: Sequence[str], series: Mapping[str, Sequence[floa
                      label=f"target {target:g}×")
     axes.axhline(1.0, color="grey", linewidth=0.5)
     axes.set_yscale("log")
-    times = FuncFormatter(lambda value, _: f"{value:g}×")
-    axes.yaxis.set_major_formatter(times)
-    axes.yaxis.set_minor_formatter(times)
+    axes.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}×"))
+    axes.yaxis.set_minor_formatter(NullFormatter())
     axes.tick_params(axis="y", which="both", labelsize=7)
     axes.set_xticks(range(len(entries)))
     axes.set_xticklabels(entries, rotation=45, ha="right", fontsize=7)

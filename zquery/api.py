@@ -38,6 +38,7 @@ from zquery.resolve import ResolveOptions, resolve
 from zquery.schema.build import build_schema
 from zquery.schema.graph import Resource, SchemaGraph
 from zquery.schema.tables import build_metadata, table_of
+from zquery.shapes import ShapeCache
 
 __all__ = ["QueryInput", "ZQuery", "ZQueryConfig"]
 
@@ -74,6 +75,8 @@ class ZQuery:
         self.config = config or ZQueryConfig()
         self._options = ResolveOptions(cycle_policy=self.config.cycle_policy,
                                        limits=self.config.limits)
+        #: Statements per request shape, reused by :meth:`run` (see :mod:`zquery.shapes`).
+        self.shapes = ShapeCache(self.graph, self._options)
 
     def resource(self, name: str) -> Resource:
         """A resource by name, Query API name (``QueryVmInstance``) or REST path."""
@@ -116,13 +119,18 @@ class ZQuery:
 
     def run(self, conn: sa.Connection | Session, resource: str, query: QueryInput, *,
             account: str | None = None) -> dict[str, Any]:
-        """The whole pipeline on an open connection: the ZStack-shaped reply dict."""
+        """The whole pipeline on an open connection: the ZStack-shaped reply dict.
+
+        A request whose shape was seen before reuses its statements with new values
+        (:mod:`zquery.shapes`); the reply is the same as without the cache.
+        """
         bind = conn.get_bind() if isinstance(conn, Session) else conn
         dialect = bind.dialect.name
-        plan = self.plan(resource, query, account=account)
-        compiled = compile_plan(plan, self.graph, dialect=dialect)
-        return execute(conn, plan, compiled, self.graph, iso_dates=self.config.iso_dates,
-                       timeout_ms=self.config.timeout_ms)
+        if account is not None:
+            _check_account(account)
+        prepared = self.shapes.prepare(self.parse(query), resource, dialect, account=account)
+        return execute(conn, prepared.plan, prepared.compiled, self.graph,
+                       iso_dates=self.config.iso_dates, timeout_ms=self.config.timeout_ms)
 
 
 def _check_account(account: str) -> None:

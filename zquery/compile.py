@@ -38,6 +38,7 @@ the one table in :mod:`zquery.operators`; per-database details from
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,11 @@ from zquery.errors import ToManyNotAllowed
 from zquery.plan import QueryPlan, ResolvedSort
 from zquery.schema.graph import Field, Relation, SchemaGraph
 
-__all__ = ["CompiledQuery", "compile_plan"]
+__all__ = ["LIMIT_PARAM", "OFFSET_PARAM", "CompiledQuery", "compile_plan", "condition_param"]
+
+#: Bind parameter names of LIMIT and OFFSET in a *named* compile.
+LIMIT_PARAM = "zq_limit"
+OFFSET_PARAM = "zq_offset"
 
 Predicate = ColumnElement[bool]
 
@@ -73,17 +78,24 @@ class CompiledQuery:
     columns: tuple[Field, ...]
     shapes: tuple[str, ...]
     hidden: tuple[str, ...] = ()
+    #: Values for the named parameters (a shape-cache hit); the executor passes them.
+    params: Mapping[str, Any] | None = None
 
 
 def compile_plan(plan: QueryPlan, graph: SchemaGraph, *, dialect: str = "sqlite",
-                 stats: SelectivityStats | None = None) -> CompiledQuery:
+                 stats: SelectivityStats | None = None, named: bool = False) -> CompiledQuery:
     """Compile *plan* for *dialect* (``sqlite``, ``postgresql``, ``mysql``/``mariadb``).
 
     *stats* (SQLite only, see :func:`~zquery.dialects.stats_for`) refine the choice
-    between ``IN`` and ``EXISTS``; without them an operator heuristic decides.
+    between ``IN`` and ``EXISTS``; without them an operator heuristic decides. *named*
+    binds every value under a stable name (:func:`condition_param` for condition *i*,
+    ``zq_account``, ``zq_limit``, ``zq_offset``) so :mod:`zquery.shapes` can rerun the
+    statements with new values.
     """
     traits = traits_for(dialect)
-    ctx = Context(graph_tables(graph), traits, stats, plan.scope)
+    names = ({id(cond.condition): condition_param(index)
+              for index, cond in enumerate(plan.conditions)} if named else None)
+    ctx = Context(graph_tables(graph), traits, stats, plan.scope, names)
     root = ctx.tables.table(plan.resource.table)
     conditions = compile_conditions(ctx, plan, root)
     own = ctx.filters(plan.resource, root)
@@ -152,12 +164,23 @@ def _page(ctx: Context, plan: QueryPlan, root: FromClause, where: tuple[Predicat
     if plan.paged and not any(not s.hops and s.field is not None and s.field.column == pk
                               for s in plan.sort):
         order.append(_order(root.c[pk], False, ctx.traits, nullable=False))
-    return _paginate(stmt.order_by(*order) if order else stmt, plan)
+    return _paginate(stmt.order_by(*order) if order else stmt, plan,
+                     ctx.bind_names is not None)
 
 
-def _paginate(stmt: Select[Any], plan: QueryPlan) -> Select[Any]:
+def _paginate(stmt: Select[Any], plan: QueryPlan, named: bool) -> Select[Any]:
+    if named:
+        # Typed Integer: PostgreSQL must not see LIMIT of an unknown-typed parameter.
+        stmt = stmt.limit(sa.bindparam(LIMIT_PARAM, plan.limit, type_=sa.Integer()))
+        return (stmt.offset(sa.bindparam(OFFSET_PARAM, plan.start, type_=sa.Integer()))
+                if plan.start else stmt)
     stmt = stmt.limit(plan.limit)
     return stmt.offset(plan.start) if plan.start else stmt
+
+
+def condition_param(index: int) -> str:
+    """The bind parameter name of condition *index*'s value in a *named* compile."""
+    return f"zq_{index}"
 
 
 def _order(expr: ColumnElement[Any], descending: bool, traits: DialectTraits, *,
@@ -241,7 +264,8 @@ def _grouped_page(ctx: Context, plan: QueryPlan, root: FromClause,
     if plan.paged:
         order.extend(_order(root.c[f.column], False, ctx.traits) for f in plan.group_by
                      if f.column not in sorted_columns)
-    return _paginate(stmt.order_by(*order) if order else stmt, plan)
+    return _paginate(stmt.order_by(*order) if order else stmt, plan,
+                     ctx.bind_names is not None)
 
 
 def _count_base(ctx: Context, root: sa.Table) -> Select[Any]:

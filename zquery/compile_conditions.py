@@ -83,7 +83,8 @@ def compile_conditions(ctx: Context, plan: QueryPlan, root: NamedFromClause) -> 
         field = cond.field
         if not cond.hops and field is not None and field.mapped is None and not cond.guards:
             # The common case, kept lean: the operator on one of the root's own columns.
-            test = predicate(root.c[field.column], cond.op, cond.value, ctx.traits)
+            test = predicate(root.c[field.column], cond.op, cond.value, ctx.traits,
+                             ctx.bind_name(cond.condition))
             rows.append(test)
             count.append(test)
             shapes.append((index, f"{param}: {column_test}"))
@@ -181,6 +182,7 @@ def _terminal(ctx: Context, chain: Chain, end: NamedFromClause,
     """The field or tag test at the end of the path: predicates on *end* (or on tables
     this adds to *chain*), and the names of the extra tables involved."""
     op, value, traits = cond.op, cond.value, ctx.traits
+    bind_name = ctx.bind_name(cond.condition)
     if cond.tag is not None:
         assert ctx.graph.tags is not None
         tags = ctx.graph.tags
@@ -190,18 +192,18 @@ def _terminal(ctx: Context, chain: Chain, end: NamedFromClause,
         test: list[Predicate] = [tag.c[tags.resource_type] == cond.tag.resource_type]
         if op.negative or op is Operator.IS_NULL:
             if op.negative:
-                test.append(predicate(tag.c[tags.tag], op.positive, value, traits))
+                test.append(predicate(tag.c[tags.tag], op.positive, value, traits, bind_name))
             found = sa.select(sa.literal_column("1")).select_from(tag).where(
                 tag.c[tags.resource_uuid] == key, *test).exists()
             return [~found], (name,)
         chain.link(end, cond.resource.primary_key, tag, tags.resource_uuid)
         if op is not Operator.NOT_NULL:
-            test.append(predicate(tag.c[tags.tag], op, value, traits))
+            test.append(predicate(tag.c[tags.tag], op, value, traits, bind_name))
         return test, (name,)
     assert cond.field is not None
     mapped = cond.field.mapped
     if mapped is None:
-        return [predicate(end.c[cond.field.column], op, value, traits)], ()
+        return [predicate(end.c[cond.field.column], op, value, traits, bind_name)], ()
     table = ctx.fresh(mapped.table)
     if op is Operator.IS_NULL:
         found = sa.select(sa.literal_column("1")).select_from(table).where(
@@ -209,7 +211,8 @@ def _terminal(ctx: Context, chain: Chain, end: NamedFromClause,
             table.c[mapped.value_column].is_not(None)).exists()
         return [~found], (mapped.table,)
     chain.link(end, mapped.owner_key, table, mapped.join_column)
-    return [predicate(table.c[mapped.value_column], op, value, traits)], (mapped.table,)
+    return ([predicate(table.c[mapped.value_column], op, value, traits, bind_name)],
+            (mapped.table,))
 
 
 def _guard(ctx: Context, root: NamedFromClause, guard: Guard) -> _Built:

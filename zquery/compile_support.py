@@ -33,7 +33,10 @@ from zquery.plan import Scope
 from zquery.schema.graph import Relation, Resource, SchemaGraph
 from zquery.schema.tables import build_metadata
 
-__all__ = ["Chain", "Context", "GraphTables", "graph_tables"]
+__all__ = ["ACCOUNT_PARAM", "Chain", "Context", "GraphTables", "graph_tables"]
+
+#: The bind parameter name of the account uuid in statements compiled with names.
+ACCOUNT_PARAM = "zq_account"
 
 Predicate = ColumnElement[bool]
 T = TypeVar("T")
@@ -95,13 +98,20 @@ class Context:
     """One compile: dialect traits, statistics, the account scope and alias numbering."""
 
     def __init__(self, tables: GraphTables, traits: DialectTraits,
-                 stats: SelectivityStats | None, scope: Scope | None) -> None:
+                 stats: SelectivityStats | None, scope: Scope | None,
+                 bind_names: dict[int, str] | None = None) -> None:
         self.tables = tables
         self.graph = tables.graph
         self.traits = traits
         self.stats = stats
         self.scope = scope
+        # id(Condition) → the name its value is bound as (None: anonymous parameters).
+        self.bind_names = bind_names
         self._numbers: dict[str, int] = {}
+
+    def bind_name(self, condition: object) -> str | None:
+        """The stable parameter name of a condition's value, when compiling with names."""
+        return None if self.bind_names is None else self.bind_names.get(id(condition))
 
     def fresh(self, table: str) -> NamedFromClause:
         """An alias of *table* not yet used in this compile."""
@@ -121,7 +131,10 @@ class Context:
         """Owned by the account, or shared with it, or public (contract section 4)."""
         assert self.scope is not None and self.graph.ownership is not None
         own = self.graph.ownership
-        account = self.scope.account_uuid
+        # Named for the shape cache: the same statement then serves every account.
+        account: Any = (self.scope.account_uuid if self.bind_names is None
+                        else sa.bindparam(ACCOUNT_PARAM, self.scope.account_uuid,
+                                          type_=sa.String()))
         kind = resource.tag_type or resource.table
         ref = self.tables.table(own.ref_table)
         shared = self.tables.table(own.shared_table)

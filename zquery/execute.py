@@ -35,7 +35,7 @@ page (:mod:`zquery.execute_nested`), never one per row. Database failures become
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -78,7 +78,7 @@ def execute(
         dialects.ensure(connection)
         reply: dict[str, Any] = {}
         if compiled.rows is not None:
-            rows = _run(connection, compiled.rows, timeout_ms).all()
+            rows = _run(connection, compiled.rows, timeout_ms, compiled.params).all()
             if plan.group_by:
                 reply["inventories"] = _groups(compiled.columns, rows, iso_dates)
             else:
@@ -89,13 +89,13 @@ def execute(
                     plan.resource, compiled.columns, rows, selected=plan.fields,
                     hidden=compiled.hidden)
         if compiled.count is not None:
-            total = _run(connection, compiled.count, timeout_ms).scalar_one()
+            total = _run(connection, compiled.count, timeout_ms, compiled.params).scalar_one()
             reply["total"] = int(total)
     return reply
 
 
 def _run(connection: sa.Connection, statement: sa.Executable, timeout_ms: int | None,
-         params: dict[str, Any] | None = None) -> sa.Result[Any]:
+         params: Mapping[str, Any] | None = None) -> sa.Result[Any]:
     """One statement, under the dialect layer's statement timeout when one is asked for."""
     if timeout_ms is None:
         return connection.execute(statement, params or {})

@@ -38,7 +38,7 @@ from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from zquery.ast import Operator
 from zquery.dialects import DialectTraits
@@ -47,6 +47,8 @@ __all__ = [
     "LIKE_ESCAPE",
     "OPERATORS",
     "OperatorSql",
+    "bind_value",
+    "keeps_shape",
     "leading_wildcard",
     "predicate",
     "translate_like",
@@ -58,6 +60,7 @@ LIKE_ESCAPE = "!"
 Column = ColumnElement[Any]
 Predicate = ColumnElement[bool]
 Builder = Callable[[Column, Any, DialectTraits], Predicate]
+Operand = Any  # a raw value, or a named BindParameter already holding the bind value
 
 
 def translate_like(pattern: str, escape: str = LIKE_ESCAPE) -> str:
@@ -105,9 +108,28 @@ def _lower(expr: Any, traits: DialectTraits) -> Column:
     return lowered
 
 
-def _like_operands(column: Column, value: Any, traits: DialectTraits) -> tuple[Column, Column]:
-    pattern = sa.literal(translate_like(str(value)), sa.String())
+def _like_operands(column: Column, value: Operand,
+                   traits: DialectTraits) -> tuple[Column, Column]:
+    pattern = (value if isinstance(value, BindParameter)
+               else sa.literal(_like_pattern(value), sa.String()))
     return _lower(column, traits), _lower(pattern, traits)
+
+
+def _like_pattern(value: Any) -> str:
+    return translate_like(str(value))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _listed(value: Operand) -> Any:
+    # A named expanding parameter is already the list; a raw tuple becomes one.
+    return value if isinstance(value, BindParameter) else list(value)
 
 
 def _like(column: Column, value: Any, traits: DialectTraits) -> Predicate:
@@ -132,6 +154,9 @@ class OperatorSql:
     sql: str
     build: Builder
     selective: bool | None
+    #: The coerced value → what is bound for it (the list of an expanding ``IN``, the
+    #: translated LIKE pattern): the shape cache binds new values with this.
+    bind: Callable[[Any], Any] = _same
 
 
 OPERATORS: Mapping[Operator, OperatorSql] = MappingProxyType({
@@ -141,11 +166,13 @@ OPERATORS: Mapping[Operator, OperatorSql] = MappingProxyType({
     Operator.LT: OperatorSql(Operator.LT, "<", lambda c, v, t: _ordered(c, t) < v, False),
     Operator.GE: OperatorSql(Operator.GE, ">=", lambda c, v, t: _ordered(c, t) >= v, False),
     Operator.LE: OperatorSql(Operator.LE, "<=", lambda c, v, t: _ordered(c, t) <= v, False),
-    Operator.IN: OperatorSql(Operator.IN, "IN", lambda c, v, t: c.in_(list(v)), True),
+    Operator.IN: OperatorSql(Operator.IN, "IN", lambda c, v, t: c.in_(_listed(v)), True,
+                             _as_list),
     Operator.NOT_IN: OperatorSql(Operator.NOT_IN, "NOT IN",
-                                 lambda c, v, t: c.not_in(list(v)), False),
-    Operator.LIKE: OperatorSql(Operator.LIKE, "LIKE", _like, None),
-    Operator.NOT_LIKE: OperatorSql(Operator.NOT_LIKE, "NOT LIKE", _not_like, False),
+                                 lambda c, v, t: c.not_in(_listed(v)), False, _as_list),
+    Operator.LIKE: OperatorSql(Operator.LIKE, "LIKE", _like, None, _like_pattern),
+    Operator.NOT_LIKE: OperatorSql(Operator.NOT_LIKE, "NOT LIKE", _not_like, False,
+                                   _like_pattern),
     Operator.IS_NULL: OperatorSql(Operator.IS_NULL, "IS NULL", lambda c, v, t: c.is_(None),
                                   False),
     Operator.NOT_NULL: OperatorSql(Operator.NOT_NULL, "IS NOT NULL",
@@ -153,12 +180,48 @@ OPERATORS: Mapping[Operator, OperatorSql] = MappingProxyType({
 })
 
 
-def predicate(column: Column, op: Operator, value: Any, traits: DialectTraits) -> Predicate:
-    """``column <op> value`` as a SQL predicate for the database *traits* describe."""
-    nul_unsafe = not traits.text_holds_nul or (op.is_like and not traits.like_holds_nul)
-    if nul_unsafe and _holds_nul(value):
+def predicate(column: Column, op: Operator, value: Any, traits: DialectTraits,
+              name: str | None = None) -> Predicate:
+    """``column <op> value`` as a SQL predicate for the database *traits* describe.
+
+    With *name*, the value is bound as the parameter *name* (``bind_value`` of it), so the
+    statement can be run again with new values (:mod:`zquery.shapes`); a value that
+    changes the SQL (NUL, see :func:`keeps_shape`) is never bound by name.
+
+    >>> from zquery.dialects import traits_for
+    >>> col = sa.column("n", sa.Integer())
+    >>> str(predicate(col, Operator.IN, (1, 2), traits_for("sqlite"), name="zq_0"))
+    'n IN (__[POSTCOMPILE_zq_0])'
+    """
+    if not keeps_shape(op, value, traits):
         return _without_nul(column, op, value, traits)
-    return OPERATORS[op].build(column, value, traits)
+    sql = OPERATORS[op]
+    if name is None:
+        return sql.build(column, value, traits)
+    type_ = sa.String() if op.is_like else column.type
+    operand = sa.bindparam(name, sql.bind(value), type_=type_, expanding=op.takes_list)
+    return sql.build(column, operand, traits)
+
+
+def bind_value(op: Operator, value: Any) -> Any:
+    """What :func:`predicate` binds for *value* under *op* (the one table's ``bind``).
+
+    >>> bind_value(Operator.LIKE, "a!%"), bind_value(Operator.NOT_IN, ("x",))
+    ('a!!%', ['x'])
+    """
+    return OPERATORS[op].bind(value)
+
+
+def keeps_shape(op: Operator, value: Any, traits: DialectTraits) -> bool:
+    """False when *value* makes :func:`predicate` rewrite the SQL (NUL on PostgreSQL text,
+    NUL in a SQLite LIKE pattern): such a value cannot reuse a statement built for another.
+
+    >>> from zquery.dialects import traits_for
+    >>> keeps_shape(Operator.EQ, "a\\x00", traits_for("postgresql"))
+    False
+    """
+    nul_unsafe = not traits.text_holds_nul or (op.is_like and not traits.like_holds_nul)
+    return not (nul_unsafe and _holds_nul(value))
 
 
 def _holds_nul(value: Any) -> bool:

@@ -245,7 +245,49 @@ def _parse_text(text: str) -> _Parsed:
     return cast(_Parsed, _PARSER.parse(text))
 
 
-_parse_text_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(_parse_text)
+
+# The path and the operator of a spaceless binary condition, as the grammar reads them: a
+# path starts at 0, and the operator is the longest operator string right after it (longer
+# spellings first, as Lark's lexer orders string terminals). Everything after it is VALUE.
+_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
+                     r"(?:!\?=|!~=|\?=|~=|!=|>=|<=|=|>|<)")
+# Per path+operator prefix: a _Parsed that Lark produced for a text with that prefix.
+_PREFIXES: dict[str, _Parsed] = {}
+
+
+def _parse_prefixed(text: str) -> _Parsed:
+    """Lark's parse of *text*, reusing a memoised Lark parse of the same path+operator.
+
+    Exactly when *text* is ``<path><op><value>`` with no spaces before the value, Lark's
+    tokens up to the value depend only on that prefix (SEGMENT stops at the operator's
+    first character; the operator is the longest match) and VALUE takes the rest verbatim.
+    The one exception, a value of exactly ``null`` after ``=``/``!=`` (the printed null
+    tests), always goes to Lark. Entries come only from real Lark parses; a property test
+    (tests/test_shapes.py) checks this against Lark on arbitrary texts.
+    """
+    match = _PREFIX.match(text)
+    if match is None:
+        return _parse_text(text)
+    end = match.end()
+    rest = text[end:]
+    if rest == "null":
+        return _parse_text(text)
+    prefix = text[:end]
+    known = _PREFIXES.get(prefix)
+    if known is None:
+        parsed = _parse_text(text)
+        if parsed.op_span.end == end and not parsed.null_words:
+            if len(_PREFIXES) >= _CACHE_SIZE:
+                _PREFIXES.clear()  # bounded: a burst of new shapes starts it over
+            _PREFIXES[prefix] = parsed
+        return parsed
+    value_span = Span(end, len(text))
+    items = split_list_value(rest)[0] if known.op.takes_list else None
+    return _Parsed(known.path, known.op, rest, items, known.op_span, value_span,
+                   Span(0, len(text)), None, None, (), None, False)
+
+
+_parse_text_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(_parse_prefixed)
 
 
 def parse_condition(
@@ -273,7 +315,7 @@ def parse_condition(
             end=surrogate.end(), hint="send valid UTF-8 text")
     try:
         parsed = (_parse_text_cached(text) if len(text) <= _CACHED_TEXT_LENGTH
-                  else _parse_text(text))
+                  else _parse_prefixed(text))
     except LarkError as exc:
         raise syntax_problem(text, param, exc) from None
     if mode == "strict":

@@ -210,6 +210,8 @@ def _too_many_conditions(param: str, value: str, total: int, limit: int) -> TooM
 
 def _build(conditions: tuple[Condition, ...], singles: dict[str, str], fields: list[str],
            limits: Limits) -> QueryRequest:
+    if not singles and not fields:  # conditions only: every other parameter at its default
+        return QueryRequest(conditions=conditions)
     limit = DEFAULT_LIMIT
     if "limit" in singles:
         limit = _non_negative("limit", singles["limit"])

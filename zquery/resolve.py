@@ -59,7 +59,7 @@ from zquery.walk import (
     walker_for,
 )
 
-__all__ = ["DEFAULT_OPTIONS", "ResolveOptions", "resolve"]
+__all__ = ["DEFAULT_OPTIONS", "ResolveOptions", "resolve", "resolve_with_rules", "typed_value"]
 
 # Operator classes as tuples: an Enum property costs far more than a tuple membership test.
 _NULL_TESTS = (Operator.IS_NULL, Operator.NOT_NULL)
@@ -90,15 +90,27 @@ def resolve(
     options: ResolveOptions = DEFAULT_OPTIONS,
 ) -> QueryPlan:
     """Resolve *request* against *resource* (a name, Query API name, REST path or resource)."""
+    return resolve_with_rules(request, graph, resource, options=options)[0]
+
+
+def resolve_with_rules(
+    request: QueryRequest,
+    graph: SchemaGraph,
+    resource: str | Resource,
+    *,
+    options: ResolveOptions = DEFAULT_OPTIONS,
+) -> tuple[QueryPlan, tuple[FieldRule, ...]]:
+    """:func:`resolve`, plus each condition's value rule (for :mod:`zquery.shapes`)."""
     root = resource if isinstance(resource, Resource) else graph.resource(resource)
     table = table_for(graph, root)
     cycles: list[CycleNote] = []
     warnings: list[str] = []
     conditions: tuple[ResolvedCondition, ...] = ()
+    rules: list[FieldRule] = []
     if request.conditions:
         walker = walker_for(table, options.cycle_policy, options.limits.max_depth)
         max_items = options.limits.max_list_elements
-        conditions = tuple(_condition(cond, walker, max_items, cycles, warnings)
+        conditions = tuple(_condition(cond, walker, max_items, cycles, warnings, rules)
                            for cond in request.conditions)
     group_by = _native_fields(request.group_by, table, group=True) if request.group_by else ()
     if request.fields and request.group_by:
@@ -112,12 +124,13 @@ def resolve(
         resource=root, conditions=conditions, sort=sort, fields=fields, group_by=group_by,
         limit=request.limit, start=request.start, count=request.count,
         reply_with_count=request.reply_with_count, paged=request.paged,
-        cycles=tuple(cycles), warnings=tuple(warnings), scope=options.scope)
+        cycles=tuple(cycles), warnings=tuple(warnings), scope=options.scope), tuple(rules)
 
 
 def _condition(cond: Condition, walker: PathWalker, max_items: int, cycles: list[CycleNote],
-               warnings: list[str]) -> ResolvedCondition:
+               warnings: list[str], rules: list[FieldRule]) -> ResolvedCondition:
     walked = walker.walk(cond.path, cond.param, cond.text)
+    rules.append(walked.rule)
     if walked.cycles:
         cycles.extend(walked.cycles)
         if walked.rewrite is not None:
@@ -131,14 +144,17 @@ def _condition(cond: Condition, walker: PathWalker, max_items: int, cycles: list
     if op not in _NULL_TESTS:
         if op not in walked.rule.allowed:
             raise _bad_operator(cond, walked)
-        value = _typed_value(cond, walked.rule, max_items)
+        value = typed_value(cond, walked.rule, max_items)
     return ResolvedCondition(condition=cond, hops=walked.hops, resource=walked.resource,
                              field=walked.field, tag=tag, op=op, value=value,
                              guards=walked.guards)
 
 
-def _typed_value(cond: Condition, rule: FieldRule, max_items: int) -> Value:
+def typed_value(cond: Condition, rule: FieldRule, max_items: int) -> Value:
+    """The condition's value as the field's type (the resolver's own coercion, errors too)."""
     op = cond.op
+    if op in _NULL_TESTS:
+        return None
     text = cond.value if cond.value is not None else ""
     coerce = rule.coerce
     if op not in _LISTS:
