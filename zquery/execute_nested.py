@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from zquery.compile_support import Context, graph_tables
 from zquery.dialects import traits_for
 from zquery.plan import Scope
-from zquery.reply import JsonValue, format_value, inventory
+from zquery.reply import JsonValue, format_value, row_formatter
 from zquery.schema.graph import Field, Relation, Resource, SchemaGraph
 from zquery.schema.tables import link_table_of, table_of
 
@@ -90,13 +90,21 @@ class PageLoader:
         """
         unshown = set(hidden)
         shown = [(at, f) for at, f in enumerate(columns) if f.name not in unshown]
-        out = [inventory([f for _, f in shown], [row[at] for at, _ in shown],
-                         iso_dates=self.iso_dates) for row in rows]
+        if len(shown) == len(columns):
+            build = row_formatter(columns, iso_dates=self.iso_dates)
+            out = [build(row) for row in rows]
+        else:
+            build = row_formatter([f for _, f in shown], iso_dates=self.iso_dates)
+            out = [build([row[at] for at, _ in shown]) for row in rows]
         if not rows:
             return out
-        records = [self._record(columns, row) for row in rows]
         wanted = list(selected) if selected else list(resource.fields.values())
         present = {f.name for f in columns}
+        needed = {f.mapped.owner_key for f in wanted
+                  if f.mapped is not None and f.name not in present}
+        if not selected and depth < self.max_depth:
+            needed.update(r.local_key for r in resource.relations.values() if r.nested)
+        records = self._records(columns, rows, needed)
         for field in wanted:
             if field.mapped is not None and field.name not in present:
                 self._fill_mapped(field, records, out)
@@ -107,14 +115,19 @@ class PageLoader:
         return out
 
     @staticmethod
-    def _record(columns: Sequence[Field], row: Sequence[Any]) -> dict[str, Any]:
-        """Column name → value for one row, from *columns* and any extra labelled values."""
-        record: dict[str, Any] = {}
-        mapping = getattr(row, "_mapping", None)
-        if mapping is not None:
-            record.update({str(k): v for k, v in mapping.items()})
-        record.update({f.column: value for f, value in zip(columns, row, strict=False)})
-        return record
+    def _records(columns: Sequence[Field], rows: Sequence[Sequence[Any]],
+                 needed: set[str]) -> list[dict[str, Any]]:
+        """Per row, the *needed* key columns only, read by position (from *columns* or
+        from extra labelled values past them)."""
+        positions: dict[str, int] = {}
+        labels = list(getattr(rows[0], "_fields", ()))
+        for name in needed:
+            at = next((i for i, f in enumerate(columns) if f.column == name), None)
+            if at is None and name in labels:
+                at = labels.index(name)
+            if at is not None:
+                positions[name] = at
+        return [{name: row[at] for name, at in positions.items()} for row in rows]
 
     def _fill_mapped(self, field: Field, records: list[dict[str, Any]],
                      out: list[dict[str, JsonValue]]) -> None:
