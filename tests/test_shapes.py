@@ -213,3 +213,10 @@ def test_prefix_memo_equals_lark(first: str, value: str, other: str) -> None:
         texts.append(first[:match.end()] + value)  # same prefix, another value
     for text in texts:
         assert _memoised(text) == _lark(text), repr(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.lists(st.sampled_from(["a", ",", "\\", "\\,", "\\\\", "é", " ", "x1"]),
+                      max_size=16).map("".join))
+def test_split_list_items_equals_split_list_value(value: str) -> None:
+    assert parse_module.split_list_items(value) == parse_module.split_list_value(value)[0]

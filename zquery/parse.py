@@ -41,6 +41,7 @@ __all__ = [
     "SEGMENT_RE",
     "parse_condition",
     "parse_condition_error",
+    "split_list_items",
     "split_list_value",
 ]
 
@@ -96,6 +97,33 @@ def split_list_value(value: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
         index += 1
     items.append("".join(current))
     return tuple(items), tuple(item_starts)
+
+
+# One piece of a ``?=`` value: an escape, a comma, a run of plain characters, a lone backslash.
+_LIST_PIECE = re.compile(r"\\[,\\]|,|[^,\\]+|\\")
+
+
+def split_list_items(value: str) -> tuple[str, ...]:
+    """The elements of :func:`split_list_value` alone, read by runs instead of by character.
+
+    >>> split_list_items(r"a\\,b,c\\\\,d\\x")
+    ('a,b', 'c\\\\', 'd\\\\x')
+    """
+    if "\\" not in value:
+        return tuple(value.split(","))
+    items: list[str] = []
+    current: list[str] = []
+    for match in _LIST_PIECE.finditer(value):
+        piece = match.group()
+        if piece == ",":
+            items.append("".join(current))
+            current = []
+        elif len(piece) == 2 and piece[0] == "\\":  # only an escape starts with a backslash
+            current.append(piece[1])
+        else:
+            current.append(piece)
+    items.append("".join(current))
+    return tuple(items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +217,7 @@ class _ConditionBuilder(Transformer[Token, Any]):
             value, value_span = "", Span(op_span.end, op_span.end)
         else:
             value, value_span = str(value_token), _span(value_token)
-        items = split_list_value(value)[0] if op.takes_list else None
+        items = split_list_items(value) if op.takes_list else None
         span = Span(path.span.start, value_span.end)
         return _Parsed(path, op, value, items, op_span, value_span, span, lead, gap, (), None,
                        False)
@@ -282,7 +310,7 @@ def _parse_prefixed(text: str) -> _Parsed:
             _PREFIXES[prefix] = parsed
         return parsed
     value_span = Span(end, len(text))
-    items = split_list_value(rest)[0] if known.op.takes_list else None
+    items = split_list_items(rest) if known.op.takes_list else None
     return _Parsed(known.path, known.op, rest, items, known.op_span, value_span,
                    Span(0, len(text)), None, None, (), None, False)
 

@@ -25,7 +25,14 @@ from typing import Any
 
 from zquery.schema.graph import Field, FieldType
 
-__all__ = ["JsonValue", "converter", "format_timestamp", "format_value", "inventory", "row_formatter"]
+__all__ = [
+    "JsonValue",
+    "converter",
+    "format_timestamp",
+    "format_value",
+    "inventory",
+    "row_formatter",
+]
 
 #: What one inventory value becomes in the reply.
 JsonValue = Any
