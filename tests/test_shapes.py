@@ -15,18 +15,16 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from estate import estate_engine
+from estate import ADMIN, drop_estate_engines, estate_engine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lark.exceptions import LarkError
 from test_results import (
-    ADMIN,
     CASES,
     ESTATE,
     _account,
     _normalised,
     _params,
-    drop_estate_engines,
     expected,
     run_zquery,
 )
@@ -34,7 +32,10 @@ from zstack_like import GRAPH
 
 from zquery import parse as parse_module
 from zquery.api import ZQuery, ZQueryConfig
+from zquery.ast import Operator
+from zquery.dialects import traits_for
 from zquery.errors import ZQueryError
+from zquery.operators import OPERATORS, bind_value, predicate
 from zquery.plan import CyclePolicy
 from zquery.request import parse_request
 from zquery.shapes import ShapeCache, shape_key
@@ -220,3 +221,17 @@ def test_prefix_memo_equals_lark(first: str, value: str, other: str) -> None:
                       max_size=16).map("".join))
 def test_split_list_items_equals_split_list_value(value: str) -> None:
     assert parse_module.split_list_items(value) == parse_module.split_list_value(value)[0]
+
+
+@pytest.mark.parametrize("op", [op for op in Operator if op.symbol not in ("is null",
+                                                                            "not null")])
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mysql"])
+def test_named_predicate_binds_what_bind_value_says(op: Operator, dialect: str) -> None:
+    value: Any = ("a%", "b") if op.takes_list else "a!%_"
+    column = sa.column("name", sa.String())
+    named = predicate(column, op, value, traits_for(dialect), name="zq_7")
+    binds = named.compile().binds
+    assert binds["zq_7"].value == bind_value(op, value)
+    assert binds["zq_7"].expanding is op.takes_list
+    # A negative tag test binds through its positive form: both must bind alike.
+    assert OPERATORS[op].bind is OPERATORS[op.positive].bind

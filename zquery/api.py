@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -43,7 +43,7 @@ from zquery.shapes import ShapeCache
 __all__ = ["QueryInput", "ZQuery", "ZQueryConfig"]
 
 #: A request as a raw query string, a multi-dict, or (name, value) pairs.
-QueryInput = Union[str, Mapping[str, str | Sequence[str]], Sequence[tuple[str, str]]]
+QueryInput = str | Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]]
 
 
 @dataclass(frozen=True)

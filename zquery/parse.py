@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from lark import Token, Transformer
 from lark.exceptions import LarkError
@@ -33,6 +32,7 @@ from zquery.ast import Condition, Operator, Path, Span
 from zquery.errors import BadParameter, SyntaxProblem, TooManyListElements, ZQueryError
 from zquery.grammar import build_parser
 from zquery.limits import Limits
+from zquery.list_values import split_list_items, split_list_value
 from zquery.parse_errors import syntax_problem, too_long
 
 __all__ = [
@@ -60,75 +60,12 @@ _CACHE_SIZE = 4096
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def split_list_value(value: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """Split a ``?=`` value on commas: ``\\,`` is a comma, ``\\\\`` a backslash.
+class _Parsed(NamedTuple):
+    """What Lark read, independent of ``param`` and ``mode`` (so it can be cached).
 
-    Returns the elements and the offset in *value* where each one starts. Any other backslash
-    is kept literally; elements are not trimmed; an empty value is one empty element.
-
-    >>> split_list_value(r"a\\,b,c\\\\,d\\x")
-    (('a,b', 'c\\\\', 'd\\\\x'), (0, 5, 9))
-    >>> split_list_value("")
-    (('',), (0,))
+    A NamedTuple, not a frozen dataclass: it is built once per parse, and a frozen
+    dataclass's ``__init__`` (one ``object.__setattr__`` per field) costs several µs here.
     """
-    if "\\" not in value:
-        parts = value.split(",")
-        starts, offset = [], 0
-        for part in parts:
-            starts.append(offset)
-            offset += len(part) + 1
-        return tuple(parts), tuple(starts)
-    items: list[str] = []
-    item_starts = [0]
-    current: list[str] = []
-    index, size = 0, len(value)
-    while index < size:
-        char = value[index]
-        if char == "\\" and index + 1 < size and value[index + 1] in ",\\":
-            current.append(value[index + 1])
-            index += 2
-            continue
-        if char == ",":
-            items.append("".join(current))
-            current = []
-            item_starts.append(index + 1)
-        else:
-            current.append(char)
-        index += 1
-    items.append("".join(current))
-    return tuple(items), tuple(item_starts)
-
-
-# One piece of a ``?=`` value: an escape, a comma, a run of plain characters, a lone backslash.
-_LIST_PIECE = re.compile(r"\\[,\\]|,|[^,\\]+|\\")
-
-
-def split_list_items(value: str) -> tuple[str, ...]:
-    """The elements of :func:`split_list_value` alone, read by runs instead of by character.
-
-    >>> split_list_items(r"a\\,b,c\\\\,d\\x")
-    ('a,b', 'c\\\\', 'd\\\\x')
-    """
-    if "\\" not in value:
-        return tuple(value.split(","))
-    items: list[str] = []
-    current: list[str] = []
-    for match in _LIST_PIECE.finditer(value):
-        piece = match.group()
-        if piece == ",":
-            items.append("".join(current))
-            current = []
-        elif len(piece) == 2 and piece[0] == "\\":  # only an escape starts with a backslash
-            current.append(piece[1])
-        else:
-            current.append(piece)
-    items.append("".join(current))
-    return tuple(items)
-
-
-@dataclass(frozen=True, slots=True)
-class _Parsed:
-    """What Lark read, independent of ``param`` and ``mode`` (so it can be cached)."""
 
     path: Path
     op: Operator
@@ -335,7 +272,8 @@ def parse_condition(
                            hint="pass the decoded value of the q parameter")
     if len(text) > limits.max_value_length:
         raise too_long(text, param, limits.max_value_length, "condition")
-    surrogate = _SURROGATE.search(text)
+    # Strict UTF-8 encoding fails exactly on surrogates, and runs in C: search only then.
+    surrogate = None if _encodes(text) else _SURROGATE.search(text)
     if surrogate is not None:
         raise BadParameter(
             f"U+{ord(surrogate.group()):04X} at {surrogate.start()} is a lone surrogate, not "
@@ -352,6 +290,16 @@ def parse_condition(
         raise _too_many_elements(parsed, text, param, limits.max_list_elements)
     return Condition(parsed.path, parsed.op, parsed.value, parsed.items, parsed.op_span,
                      parsed.value_span, parsed.span, param, text)
+
+
+def _encodes(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_condition_error(text: str, **options: Any) -> ZQueryError:

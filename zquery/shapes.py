@@ -140,7 +140,9 @@ class ShapeCache:
             self._shapes.popitem(last=False)
         # Pass the same parameter names as every hit will: SQLAlchemy's compiled cache keys
         # on them, so the first run already makes the entry later runs find.
-        return Prepared(plan, _with_params(compiled, self._params(shape, request, account)))
+        params = self._params(shape, request, account)
+        assert params is not None  # every value kept the shape: checked just above
+        return Prepared(plan, _with_params(compiled, params))
 
     def _options(self, account: str | None) -> ResolveOptions:
         if account is None:
