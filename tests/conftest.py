@@ -20,9 +20,9 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from zstack_like import GRAPH  # noqa: E402
+from zstack_like import GRAPH
 
-from zquery.schema.graph import SchemaGraph  # noqa: E402
+from zquery.schema.graph import SchemaGraph
 
 DATABASES = ("sqlite", "postgresql", "mysql")
 _URL_VARS = {"postgresql": "ZQUERY_PG_URL", "mysql": "ZQUERY_MYSQL_URL"}

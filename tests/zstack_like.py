@@ -21,7 +21,7 @@ from zquery.schema.graph import (
     Through,
 )
 
-S, I, L, D, B, T = (FieldType.STRING, FieldType.INTEGER, FieldType.LONG, FieldType.DOUBLE,
+S, I, L, D, B, T = (  # noqa: E741 - one-letter type names keep the tables readableFieldType.STRING, FieldType.INTEGER, FieldType.LONG, FieldType.DOUBLE,
                     FieldType.BOOLEAN, FieldType.TIMESTAMP)
 ONE, MANY = Cardinality.ONE, Cardinality.MANY
 

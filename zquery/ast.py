@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 __all__ = [
+    "DEFAULT_LIMIT",
     "Condition",
     "FieldRef",
     "Operator",
@@ -25,7 +26,6 @@ __all__ = [
     "QueryRequest",
     "SortKey",
     "Span",
-    "DEFAULT_LIMIT",
 ]
 
 #: ``limit`` when the request gives none (manual, chapter 2.9).
@@ -91,7 +91,11 @@ class Operator(Enum):
         return _BY_SYMBOL[symbol]
 
 
-_POSITIVE = {Operator.NE: Operator.EQ, Operator.NOT_IN: Operator.IN, Operator.NOT_LIKE: Operator.LIKE}
+_POSITIVE = {
+    Operator.NE: Operator.EQ,
+    Operator.NOT_IN: Operator.IN,
+    Operator.NOT_LIKE: Operator.LIKE,
+}
 _BY_SYMBOL = {op.value: op for op in Operator}
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Union
 
 from zquery.ast import Condition, Operator, Span
 from zquery.schema.graph import Field, Relation, Resource
@@ -32,9 +31,9 @@ __all__ = [
 ]
 
 #: A coerced scalar value.
-Scalar = Union[str, int, float, bool, datetime]
+Scalar = str | int | float | bool | datetime
 #: What a resolved condition compares with: a scalar, a tuple for ``?=``, None for null tests.
-Value = Union[Scalar, tuple[Scalar, ...], None]
+Value = Scalar | tuple[Scalar, ...] | None
 
 
 class CyclePolicy(Enum):
