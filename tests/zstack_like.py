@@ -21,7 +21,9 @@ from zquery.schema.graph import (
     Through,
 )
 
-S, I, L, D, B, T = (  # noqa: E741 - one-letter type names keep the tables readableFieldType.STRING, FieldType.INTEGER, FieldType.LONG, FieldType.DOUBLE,
+# One-letter type names keep the resource tables below readable.
+S, I, L, D, B, T = (FieldType.STRING,  # noqa: E741
+                     FieldType.INTEGER, FieldType.LONG, FieldType.DOUBLE,
                     FieldType.BOOLEAN, FieldType.TIMESTAMP)
 ONE, MANY = Cardinality.ONE, Cardinality.MANY
 
