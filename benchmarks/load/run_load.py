@@ -11,6 +11,8 @@ answer as before, from the same server process::
     .venv/bin/python benchmarks/load/run_load.py steady --seconds 60 --clients 64
     .venv/bin/python benchmarks/load/run_load.py pg-restart --seconds 40 --clients 64
 
+Needs ``wrk`` (``apt-get install -y wrk``) and the PostgreSQL server; the demo estate is
+built in the ``zquery_load`` database (created if missing) on first use.
 Results go to ``benchmarks/load/results/<mode>.json`` and are printed. Traffic goes to
 127.0.0.1 only.
 """

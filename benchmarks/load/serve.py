@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 
+import sqlalchemy as sa
 import uvicorn
 
 from zquery.api import ZQuery, ZQueryConfig
@@ -23,8 +24,29 @@ from zquery.server import ServerConfig, create_app
 __all__ = ["main", "prepare"]
 
 
+def create_database(url: str) -> None:
+    """Create the database of a PostgreSQL or MariaDB *url* when it does not exist yet."""
+    target = sa.make_url(url)
+    if target.get_backend_name() not in ("postgresql", "mysql") or not target.database:
+        return
+    # The maintenance database each server always has.
+    server = target.set(database="postgres" if target.get_backend_name() == "postgresql"
+                        else "mysql")
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if target.database not in sa.inspect(conn).get_schema_names() and not (
+                    target.get_backend_name() == "postgresql" and conn.exec_driver_sql(
+                        "SELECT 1 FROM pg_database WHERE datname = %(name)s",
+                        {"name": target.database}).first()):
+                conn.exec_driver_sql(f"CREATE DATABASE {target.database}")
+    finally:
+        admin.dispose()
+
+
 def prepare(url: str, scale: int) -> None:
-    """Build the demo estate at *url* unless it is already there."""
+    """Create the database if needed and build the demo estate unless it is there."""
+    create_database(url)
     if not demo_exists(url):
         report = build_demo(url, scale=scale)
         print(f"built {report.rows:,} demo rows in {report.seconds:.1f} s", flush=True)
