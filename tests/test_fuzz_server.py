@@ -159,8 +159,6 @@ def test_database_outage_is_503(url: str) -> None:
         engine.dispose()
 
 
-@pytest.mark.xfail(strict=True, reason="server.py connects before it parses: a bad request "
-                   "during an outage gets 503 instead of its 400")
 @pytest.mark.parametrize("url", UNREACHABLE[:1])
 def test_bad_request_during_outage_is_400(url: str) -> None:
     engine = sa.create_engine(url)

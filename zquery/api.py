@@ -38,7 +38,7 @@ from zquery.resolve import ResolveOptions, resolve
 from zquery.schema.build import build_schema
 from zquery.schema.graph import Resource, SchemaGraph
 from zquery.schema.tables import build_metadata, table_of
-from zquery.shapes import ShapeCache
+from zquery.shapes import Prepared, ShapeCache
 
 __all__ = ["QueryInput", "ZQuery", "ZQueryConfig"]
 
@@ -117,6 +117,22 @@ class ZQuery:
         kwargs = {"literal_binds": True} if literal else {}
         return str(statement.compile(dialect=sa_dialect, compile_kwargs=kwargs))
 
+    def prepare(self, resource: str, query: QueryInput, *, dialect: str,
+                account: str | None = None) -> Prepared:
+        """Parse, resolve and compile for *dialect*, through the shape cache; no database.
+
+        A server calls this before it takes a connection, so a bad request is a 400 even
+        while the database is down.
+        """
+        if account is not None:
+            _check_account(account)
+        return self.shapes.prepare(self.parse(query), resource, dialect, account=account)
+
+    def execute(self, conn: sa.Connection | Session, prepared: Prepared) -> dict[str, Any]:
+        """Run what :meth:`prepare` made on an open connection: the reply dict."""
+        return execute(conn, prepared.plan, prepared.compiled, self.graph,
+                       iso_dates=self.config.iso_dates, timeout_ms=self.config.timeout_ms)
+
     def run(self, conn: sa.Connection | Session, resource: str, query: QueryInput, *,
             account: str | None = None) -> dict[str, Any]:
         """The whole pipeline on an open connection: the ZStack-shaped reply dict.
@@ -125,12 +141,8 @@ class ZQuery:
         (:mod:`zquery.shapes`); the reply is the same as without the cache.
         """
         bind = conn.get_bind() if isinstance(conn, Session) else conn
-        dialect = bind.dialect.name
-        if account is not None:
-            _check_account(account)
-        prepared = self.shapes.prepare(self.parse(query), resource, dialect, account=account)
-        return execute(conn, prepared.plan, prepared.compiled, self.graph,
-                       iso_dates=self.config.iso_dates, timeout_ms=self.config.timeout_ms)
+        prepared = self.prepare(resource, query, dialect=bind.dialect.name, account=account)
+        return self.execute(conn, prepared)
 
 
 def _check_account(account: str) -> None:

@@ -110,6 +110,7 @@ class QueryService:
                  ) -> None:
         self.zq = zq
         self.engine = engine
+        self._dialect = engine.dialect.name
         self.config = config or ServerConfig()
         self.router = Router(zq.graph)
         self._prefix = "/" + self.config.prefix.strip("/")
@@ -144,8 +145,11 @@ class QueryService:
         query = query_string.decode("utf-8", "replace") if isinstance(
             query_string, bytes) else query_string
         query = with_conditions(query, match.conditions)
+        # Validate before taking a connection: a bad request is a 400 even during an outage.
+        prepared = self.zq.prepare(match.resource.name, query, dialect=self._dialect,
+                                   account=account)
         with map_database_error(), self.engine.connect() as conn:
-            reply = self.zq.run(conn, match.resource.name, query, account=account)
+            reply = self.zq.execute(conn, prepared)
         return Reply(200, (_JSON,), _dump(reply))
 
     def _rest(self, path: str) -> str:
