@@ -758,3 +758,19 @@ def test_row_filter_keeps_other_types_out(tmp_path: Path) -> None:
             assert compiled.rows is not None
             assert set(conn.execute(compiled.rows).scalars()) == expected
     engine.dispose()
+
+
+def test_the_facade_and_the_server_compile_with_the_statistics(analysed: sa.Engine) -> None:
+    """``ZQuery.run`` (and so the server) passes SQLite's statistics to the shape cache."""
+    from zquery.api import ZQuery
+
+    zq = ZQuery(GRAPH)
+    query = "q=vmNics.l3NetworkUuid=l3a&replyWithCount=true"
+    with analysed.connect() as conn:
+        reply = zq.run(conn, "VmInstance", query)
+    assert reply["total"] == 200
+    prepared = zq.prepare("VmInstance", query, dialect="sqlite",
+                          stats=dialects.stats_for(analysed))
+    assert prepared.compiled.shapes[0].startswith("q[0]: EXISTS semi-join")
+    blind = zq.prepare("VmInstance", query, dialect="sqlite")
+    assert blind.compiled.shapes[0].startswith("q[0]: IN semi-join")

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from zquery.ast import QueryRequest
 from zquery.compile import CompiledQuery, compile_plan
+from zquery.dialects import SelectivityStats, stats_for
 from zquery.errors import BadParameter
 from zquery.execute import execute
 from zquery.limits import Limits
@@ -118,15 +119,18 @@ class ZQuery:
         return str(statement.compile(dialect=sa_dialect, compile_kwargs=kwargs))
 
     def prepare(self, resource: str, query: QueryInput, *, dialect: str,
-                account: str | None = None) -> Prepared:
+                account: str | None = None,
+                stats: SelectivityStats | None = None) -> Prepared:
         """Parse, resolve and compile for *dialect*, through the shape cache; no database.
 
         A server calls this before it takes a connection, so a bad request is a 400 even
-        while the database is down.
+        while the database is down. *stats*: SQLite's selectivity statistics
+        (:func:`zquery.dialects.stats_for`), which choose between IN and EXISTS.
         """
         if account is not None:
             _check_account(account)
-        return self.shapes.prepare(self.parse(query), resource, dialect, account=account)
+        return self.shapes.prepare(self.parse(query), resource, dialect, account=account,
+                                   stats=stats)
 
     def execute(self, conn: sa.Connection | Session, prepared: Prepared) -> dict[str, Any]:
         """Run what :meth:`prepare` made on an open connection: the reply dict."""
@@ -141,7 +145,8 @@ class ZQuery:
         (:mod:`zquery.shapes`); the reply is the same as without the cache.
         """
         bind = conn.get_bind() if isinstance(conn, Session) else conn
-        prepared = self.prepare(resource, query, dialect=bind.dialect.name, account=account)
+        prepared = self.prepare(resource, query, dialect=bind.dialect.name, account=account,
+                                stats=stats_for(bind))
         return self.execute(conn, prepared)
 
 

@@ -44,6 +44,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from zquery.api import ZQuery
+from zquery.dialects import SelectivityStats, stats_for
 from zquery.errors import (
     BadParameter,
     InvalidSession,
@@ -147,10 +148,20 @@ class QueryService:
         query = with_conditions(query, match.conditions)
         # Validate before taking a connection: a bad request is a 400 even during an outage.
         prepared = self.zq.prepare(match.resource.name, query, dialect=self._dialect,
-                                   account=account)
+                                   account=account, stats=self._stats())
         with map_database_error(), self.engine.connect() as conn:
             reply = self.zq.execute(conn, prepared)
         return Reply(200, (_JSON,), _dump(reply))
+
+    def _stats(self) -> SelectivityStats | None:
+        """SQLite's selectivity statistics, read once; None while the database is down
+        (the query then compiles by operator, and its own connection reports the outage)."""
+        if self._dialect != "sqlite":
+            return None
+        try:
+            return stats_for(self.engine)
+        except sa.exc.SQLAlchemyError:
+            return None
 
     def _rest(self, path: str) -> str:
         prefix = self._prefix

@@ -46,7 +46,7 @@ from zquery.ast import Operator, QueryRequest
 from zquery.coerce import FieldRule
 from zquery.compile import LIMIT_PARAM, OFFSET_PARAM, CompiledQuery, compile_plan, condition_param
 from zquery.compile_support import ACCOUNT_PARAM
-from zquery.dialects import DialectTraits, traits_for
+from zquery.dialects import DialectTraits, SelectivityStats, traits_for
 from zquery.operators import bind_value, keeps_shape, leading_wildcard
 from zquery.plan import QueryPlan, Scope
 from zquery.resolve import DEFAULT_OPTIONS, ResolveOptions, resolve_with_rules, typed_value
@@ -115,9 +115,14 @@ class ShapeCache:
         return len(self._shapes)
 
     def prepare(self, request: QueryRequest, resource: str, dialect: str, *,
-                account: str | None = None) -> Prepared:
-        """The plan and statements for *request*, from the cache when its shape is known."""
-        key = shape_key(request, resource, dialect, account is not None)
+                account: str | None = None,
+                stats: SelectivityStats | None = None) -> Prepared:
+        """The plan and statements for *request*, from the cache when its shape is known.
+
+        *stats* (SQLite's ``sqlite_stat1``, see :func:`zquery.dialects.stats_for`) steer
+        the IN/EXISTS choice; statements compiled under other statistics are not reused.
+        """
+        key = (*shape_key(request, resource, dialect, account is not None), id(stats))
         shape = self._shapes.get(key)
         if shape is not None:
             params = self._params(shape, request, account)
@@ -126,14 +131,14 @@ class ShapeCache:
                 if account is not None:
                     plan = replace(plan, scope=Scope(account))
                 return Prepared(plan, _with_params(shape.compiled, params))
-            return self._uncached(request, resource, dialect, account)
+            return self._uncached(request, resource, dialect, account, stats)
         options = self._options(account)
         plan, rules = resolve_with_rules(request, self.graph, resource, options=options)
         traits = traits_for(dialect)
         if not all(c.op in _NULL_TESTS or keeps_shape(c.op, c.value, traits)
                    for c in plan.conditions):
-            return Prepared(plan, compile_plan(plan, self.graph, dialect=dialect))
-        compiled = compile_plan(plan, self.graph, dialect=dialect, named=True)
+            return Prepared(plan, compile_plan(plan, self.graph, dialect=dialect, stats=stats))
+        compiled = compile_plan(plan, self.graph, dialect=dialect, stats=stats, named=True)
         shape = _Shape(plan, compiled, rules, traits)
         self._shapes[key] = shape
         if len(self._shapes) > self.max_entries:
@@ -150,10 +155,10 @@ class ShapeCache:
         return replace(self.options, scope=Scope(account))
 
     def _uncached(self, request: QueryRequest, resource: str, dialect: str,
-                  account: str | None) -> Prepared:
+                  account: str | None, stats: SelectivityStats | None) -> Prepared:
         plan = resolve_with_rules(request, self.graph, resource,
                                   options=self._options(account))[0]
-        return Prepared(plan, compile_plan(plan, self.graph, dialect=dialect))
+        return Prepared(plan, compile_plan(plan, self.graph, dialect=dialect, stats=stats))
 
     def _params(self, shape: _Shape, request: QueryRequest,
                 account: str | None) -> dict[str, Any] | None:
