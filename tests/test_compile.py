@@ -774,3 +774,25 @@ def test_the_facade_and_the_server_compile_with_the_statistics(analysed: sa.Engi
     assert prepared.compiled.shapes[0].startswith("q[0]: EXISTS semi-join")
     blind = zq.prepare("VmInstance", query, dialect="sqlite")
     assert blind.compiled.shapes[0].startswith("q[0]: IN semi-join")
+
+
+def test_postgresql_skips_collate_when_the_default_is_code_point_order(
+        postgresql_engine: sa.Engine) -> None:
+    """A C/C.UTF-8 database already orders by code point: no COLLATE "C", so ORDER BY pk
+    can use the primary-key index; a database of another collation keeps it."""
+    from zquery.api import ZQuery
+
+    with postgresql_engine.connect() as conn:
+        collate = conn.exec_driver_sql(
+            "SELECT datcollate FROM pg_database WHERE datname = current_database()").scalar()
+    name = dialects.bytewise_name(postgresql_engine)
+    assert (name == dialects.BYTEWISE_POSTGRESQL) == (str(collate).lower() in
+                                                      {"c", "posix", "c.utf-8", "c.utf8"})
+    zq = ZQuery(GRAPH)
+    query = "q=name>vm&sort=name&limit=5"
+    plain = zq.prepare("VmInstance", query, dialect="postgresql").compiled.rows
+    bytewise = zq.prepare("VmInstance", query,
+                          dialect=dialects.BYTEWISE_POSTGRESQL).compiled.rows
+    dialect = postgresql_engine.dialect
+    assert 'COLLATE "C"' in str(plain.compile(dialect=dialect))
+    assert "COLLATE" not in str(bytewise.compile(dialect=dialect))

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from zquery.ast import QueryRequest
 from zquery.compile import CompiledQuery, compile_plan
-from zquery.dialects import SelectivityStats, stats_for
+from zquery.dialects import SelectivityStats, bytewise_name, stats_for
 from zquery.errors import BadParameter
 from zquery.execute import execute
 from zquery.limits import Limits
@@ -145,7 +145,7 @@ class ZQuery:
         (:mod:`zquery.shapes`); the reply is the same as without the cache.
         """
         bind = conn.get_bind() if isinstance(conn, Session) else conn
-        prepared = self.prepare(resource, query, dialect=bind.dialect.name, account=account,
+        prepared = self.prepare(resource, query, dialect=bytewise_name(bind), account=account,
                                 stats=stats_for(bind))
         return self.execute(conn, prepared)
 

@@ -38,12 +38,14 @@ from sqlalchemy import event
 from zquery.errors import DatabaseUnavailable, ExecuteError, QueryTimeout, UnsupportedDialect
 
 __all__ = [
+    "BYTEWISE_POSTGRESQL",
     "DIALECT_NAMES",
     "LOWER_FUNCTION",
     "DialectTraits",
     "Selectivity",
     "SelectivityStats",
     "apply_timeout",
+    "bytewise_name",
     "classify_db_error",
     "ensure",
     "install",
@@ -54,6 +56,9 @@ __all__ = [
 
 #: The name of the Unicode lower-casing function registered on SQLite connections.
 LOWER_FUNCTION = "zq_lower"
+
+
+BYTEWISE_POSTGRESQL = "postgresql-bytewise"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +85,51 @@ class DialectTraits:
 _TRAITS = {
     "sqlite": DialectTraits("sqlite", LOWER_FUNCTION, None, False, True, False, True),
     "postgresql": DialectTraits("postgresql", "lower", "C", True, False, False, False),
+    # A PostgreSQL database whose default collation already orders by code point (libc
+    # C/POSIX/C.UTF-8): no per-query COLLATE "C", which would keep ORDER BY pk off the
+    # primary-key index (24 ms against 0.18 ms for a page at 50,000 rows). See bytewise_name.
+    BYTEWISE_POSTGRESQL: DialectTraits(BYTEWISE_POSTGRESQL, "lower", None, True, False, False,
+                                       False),
     "mysql": DialectTraits("mysql", "lower", None, False, True, True, False),
 }
 _SYNONYMS = {"postgres": "postgresql", "mariadb": "mysql"}
+_BYTEWISE_COLLATIONS = frozenset({"c", "posix", "c.utf-8", "c.utf8"})
+_BYTEWISE: weakref.WeakKeyDictionary[sa.Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def bytewise_name(bind: sa.Engine | sa.Connection) -> str:
+    """The dialect name to compile for on *bind*: ``postgresql-bytewise`` for a PostgreSQL
+    database whose default collation is libc's C/POSIX/C.UTF-8 (code-point order already),
+    else the plain dialect name. Read once per engine; zquery's tables inherit the default.
+    """
+    engine = bind if isinstance(bind, sa.Engine) else bind.engine
+    name = engine.dialect.name
+    if name != "postgresql":
+        return name
+    known = _BYTEWISE.get(engine)
+    if known is None:
+        query = ("SELECT datcollate, {provider} FROM pg_database "
+                 "WHERE datname = current_database()")
+        provider = "datlocprovider" if _server_version(engine) >= 150000 else "'c'"
+        if isinstance(bind, sa.Connection):
+            row = bind.exec_driver_sql(query.format(provider=provider)).one()
+        else:
+            with engine.connect() as conn:
+                row = conn.exec_driver_sql(query.format(provider=provider)).one()
+        known = str(row[1]) == "c" and str(row[0]).lower() in _BYTEWISE_COLLATIONS
+        _BYTEWISE[engine] = known
+    return BYTEWISE_POSTGRESQL if known else name
+
+
+def _server_version(engine: sa.Engine) -> int:
+    info = engine.dialect.server_version_info
+    if info is None:
+        with engine.connect():  # the first connection fills server_version_info in
+            info = engine.dialect.server_version_info
+    major, minor = (*tuple(info or (0,)), 0)[:2]
+    return int(major) * 10000 + int(minor)
+
+
 #: Every dialect name :func:`traits_for` accepts.
 DIALECT_NAMES = (*_TRAITS, *_SYNONYMS)
 

@@ -44,7 +44,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from zquery.api import ZQuery
-from zquery.dialects import SelectivityStats, stats_for
+from zquery.dialects import SelectivityStats, bytewise_name, stats_for
 from zquery.errors import (
     BadParameter,
     InvalidSession,
@@ -147,11 +147,21 @@ class QueryService:
             query_string, bytes) else query_string
         query = with_conditions(query, match.conditions)
         # Validate before taking a connection: a bad request is a 400 even during an outage.
-        prepared = self.zq.prepare(match.resource.name, query, dialect=self._dialect,
+        prepared = self.zq.prepare(match.resource.name, query, dialect=self._compile_for(),
                                    account=account, stats=self._stats())
         with map_database_error(), self.engine.connect() as conn:
             reply = self.zq.execute(conn, prepared)
         return Reply(200, (_JSON,), _dump(reply))
+
+    def _compile_for(self) -> str:
+        """The dialect name to compile for (PostgreSQL: whether its default collation is
+        already code-point order); the plain name while the database is down."""
+        if self._dialect != "postgresql":
+            return self._dialect
+        try:
+            return bytewise_name(self.engine)
+        except sa.exc.SQLAlchemyError:
+            return self._dialect
 
     def _stats(self) -> SelectivityStats | None:
         """SQLite's selectivity statistics, read once; None while the database is down
