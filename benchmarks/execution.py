@@ -37,6 +37,7 @@ from benchmarks.handwritten import Statements, hand_tables
 from benchmarks.timing import Case, measure, median, ratio_median
 from benchmarks.values import Values
 from zquery.compile import compile_plan
+from zquery.dialects import bytewise_name, stats_for
 from zquery.execute import execute
 from zquery.plan import QueryPlan
 from zquery.request import parse_request
@@ -89,7 +90,8 @@ def _prepare(db: Database, conn: sa.Connection, graph: SchemaGraph, values: Valu
              entry: Entry) -> _Prepared:
     tables = hand_tables(graph)
     plan = resolve(parse_request(entry.request(values)), graph, RESOURCE)
-    compiled = compile_plan(plan, graph, dialect=conn.dialect.name)
+    # As ZQuery.run compiles: the database's collation and SQLite's statistics.
+    compiled = compile_plan(plan, graph, dialect=bytewise_name(conn), stats=stats_for(conn))
     shapes = {"zquery": Statements(compiled.rows, compiled.count, ordered=entry.total_order),
               "floor": entry.floor(tables, values, db.kind)}
     if entry.reference is not None:
@@ -121,7 +123,8 @@ def _statements_case(key: tuple[str, ...], conn: sa.Connection,
 def _reply_case(key: tuple[str, ...], conn: sa.Connection, graph: SchemaGraph,
                 prepared: _Prepared) -> Case:
     plan = prepared.plan
-    compiled = compile_plan(plan, graph, dialect=conn.dialect.name)
+    # As ZQuery.run compiles: the database's collation and SQLite's statistics.
+    compiled = compile_plan(plan, graph, dialect=bytewise_name(conn), stats=stats_for(conn))
 
     def run(n: int) -> None:
         for _ in range(n):
