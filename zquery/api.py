@@ -21,7 +21,7 @@ per request; the validator calls :meth:`ZQuery.plan` and :meth:`ZQuery.sql`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -99,8 +99,7 @@ class ZQuery:
         options = self._options
         if account is not None:
             _check_account(account)
-            options = ResolveOptions(cycle_policy=options.cycle_policy, limits=options.limits,
-                                     scope=Scope(account))
+            options = replace(options, scope=Scope(account))
         return resolve(self.parse(query), self.graph, resource, options=options)
 
     def compile(self, resource: str, query: QueryInput, *, dialect: str = "sqlite",

@@ -48,7 +48,7 @@ from zquery.compile import CompiledQuery
 from zquery.errors import ExecuteError
 from zquery.execute_nested import PageLoader
 from zquery.plan import QueryPlan
-from zquery.reply import JsonValue, inventory
+from zquery.reply import JsonValue, row_formatter
 from zquery.schema.graph import Field, SchemaGraph
 
 __all__ = ["execute", "map_database_error"]
@@ -107,9 +107,10 @@ def _run(connection: sa.Connection, statement: sa.Executable, timeout_ms: int | 
 def _groups(columns: Sequence[Field], rows: Sequence[sa.Row[Any]],
             iso_dates: bool) -> list[dict[str, JsonValue]]:
     """One object per group: the group fields (nulls omitted) and the group's size."""
+    build = row_formatter(columns, iso_dates=iso_dates)  # per page, not per row
     out: list[dict[str, JsonValue]] = []
     for row in rows:
-        group = inventory(columns, row, iso_dates=iso_dates)  # the count follows the fields
+        group = build(row)  # the count follows the fields
         group[COUNT_KEY] = int(row[len(columns)])
         out.append(group)
     return out
