@@ -27,7 +27,7 @@ from pathlib import Path
 from benchmarks.compile_cost import peer_problems, run_compile_cost
 from benchmarks.corpus import BY_NAME, ENTRIES, Entry
 from benchmarks.databases import DATABASE_KINDS, Database, open_database, open_databases
-from benchmarks.dataset import DATASET_KINDS, Dataset, prepare_dataset
+from benchmarks.dataset import DATASET_KINDS, Dataset, kept_name, prepare_dataset
 from benchmarks.execution import run_execution
 from benchmarks.plot import plot
 from benchmarks.repeat import compiled_cache_stats, run_repeat
@@ -40,6 +40,8 @@ __all__ = ["SECTIONS", "Harness", "main", "parse_args", "register_section"]
 _RESULTS = Path(__file__).resolve().parent / "results"
 #: Scale of the small data the peer check and the cache count run on.
 _CHECK_SCALE = 300
+#: From this scale on, a shape's trial run is capped at _DEFAULT_CAP seconds by default.
+_CAPPED_SCALE, _DEFAULT_CAP = 100_000, 60.0
 
 
 @dataclass
@@ -94,13 +96,15 @@ def _repeat(h: Harness) -> None:
 
 
 def _execute(h: Harness) -> None:
-    databases, skipped = open_databases(h.args.databases)
+    kept = kept_name(h.args.scale, h.args.dataset) if h.args.keep_data else None
+    databases, skipped = open_databases(h.args.databases, kept)
     h.opened.extend(databases)
     h.run.notes.extend(f"execution skipped {line}" for line in skipped)
     if not databases:
         return
     data = prepare_dataset(databases, scale=h.args.scale, kind=h.args.dataset,
-                           filter_indexes=h.args.filter_indexes, progress=h.say)
+                           filter_indexes=h.args.filter_indexes, kept=kept is not None,
+                           progress=h.say)
     h.run.dataset, h.run.dataset_seconds, h.run.values = (
         f"{data.description}, graph: {data.graph_name}"
         + ("" if h.args.filter_indexes else ", no filter-column indexes"),
@@ -109,7 +113,8 @@ def _execute(h: Harness) -> None:
     h.run.execution = run_execution(databases, data.graph, data.values, h.entries,
                                     rounds=h.args.exec_rounds, warmup=h.args.exec_warmup,
                                     target=h.args.exec_target,
-                                    seed=h.args.seed + 2, progress=h.say)
+                                    seed=h.args.seed + 2, cap=h.args.exec_cap,
+                                    progress=h.say)
 
 
 register_section("compile", _compile)
@@ -154,12 +159,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="execution data: the demo database or the fallback bench data")
     parser.add_argument("--no-filter-indexes", dest="filter_indexes", action="store_false",
                         help="do not index the columns the corpus filters by")
+    parser.add_argument("--exec-cap", type=float, default=None,
+                        help="seconds a shape's trial run may take before it is reported as "
+                             "over the cap instead of timed (default: 60 at 100,000 VMs "
+                             "and more, no cap below)")
+    parser.add_argument("--keep-data", action="store_true",
+                        help="keep the execution databases after the run and reuse them when "
+                             "their data is current (zqb_kept_<dataset>_<scale>; SQLite files "
+                             "in $ZQUERY_BENCH_DATA, default <tmp>/zqb_kept)")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--out", type=Path, default=_RESULTS,
                         help="directory for latest.md and latest.png")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
     args.sections = args.sections or list(SECTIONS)
+    if args.exec_cap is None and args.scale >= _CAPPED_SCALE:
+        args.exec_cap = _DEFAULT_CAP
     for name in args.sections:
         if name not in SECTIONS:
             parser.error(f"unknown section {name!r} (known: {', '.join(SECTIONS)})")

@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,7 +37,7 @@ from zquery.demo.writer import create_indexes, create_tables, writer_for
 from zquery.schema.graph import SchemaGraph
 from zquery.schema.tables import build_metadata
 
-__all__ = ["DATABASE_KINDS", "DEFAULT_URLS", "FILTER_INDEXES", "Database",
+__all__ = ["DATABASE_KINDS", "DEFAULT_URLS", "FILTER_INDEXES", "KEPT_DIRECTORY", "Database",
            "add_filter_indexes", "load_bench_data", "open_database", "open_databases"]
 
 DATABASE_KINDS = ("sqlite", "postgresql", "mysql")
@@ -44,6 +45,8 @@ DEFAULT_URLS = {"postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/test
                 "mysql": "mysql+pymysql://root@127.0.0.1:3306/test"}
 _URL_VARIABLES = {"postgresql": "ZQUERY_PG_URL", "mysql": "ZQUERY_MYSQL_URL"}
 #: Columns the corpus filters by with ``=``: indexed unless ``--no-filter-indexes``.
+#: Where ``--keep-data`` keeps SQLite databases (outside the repository's tracked files).
+KEPT_DIRECTORY = Path(os.environ.get("ZQUERY_BENCH_DATA", Path(tempfile.gettempdir()) / "zqb_kept"))
 FILTER_INDEXES = (("VmNicVO", "ip"), ("VipVO", "ip"), ("EipVO", "vipIp"),
                   ("HostVO", "managementIp"), ("VmInstanceVO", "name"),
                   ("L3NetworkVO", "name"), ("ClusterVO", "name"))
@@ -78,21 +81,42 @@ def _server_version(engine: sa.Engine) -> str:
     return text.split(" on ")[0] if engine.dialect.name == "postgresql" else "MariaDB " + text
 
 
-def open_database(kind: str) -> Database:
+def _database_exists(conn: sa.Connection, name: str) -> bool:
+    sql = ("SELECT 1 FROM pg_database WHERE datname = :name" if conn.dialect.name == "postgresql"
+           else "SELECT 1 FROM information_schema.schemata WHERE schema_name = :name")
+    return conn.execute(sa.text(sql), {"name": name}).first() is not None
+
+
+def open_database(kind: str, kept: str | None = None) -> Database:
     """A fresh scratch database of *kind*; raises ``sqlalchemy.exc.OperationalError`` if the
-    server does not answer."""
+    server does not answer.
+
+    *kept* names a database that outlives the run instead (``--keep-data``): created when
+    missing, reused as it is when present (:func:`benchmarks.dataset.prepare_dataset` checks
+    its contents), never dropped. A kept SQLite database is a file in :data:`KEPT_DIRECTORY`.
+    """
     if kind == "sqlite":
+        if kept is not None:
+            KEPT_DIRECTORY.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(f"sqlite:///{KEPT_DIRECTORY / kept}.sqlite")
+            dialects.install(engine)
+            return Database(kind, engine, _server_version(engine))
         directory = tempfile.mkdtemp(prefix="zqb_")
         engine = sa.create_engine(f"sqlite:///{directory}/bench.sqlite")
         dialects.install(engine)
         return Database(kind, engine, _server_version(engine),
                         [lambda: shutil.rmtree(directory, ignore_errors=True)])
     base = sa.make_url(os.environ.get(_URL_VARIABLES[kind]) or DEFAULT_URLS[kind])
-    name = f"zqb_{uuid.uuid4().hex[:10]}"
+    name = kept or f"zqb_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         suffix = " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if kind == "mysql" else ""
-        conn.exec_driver_sql(f"CREATE DATABASE {name}{suffix}")
+        if not (kept and _database_exists(conn, name)):
+            conn.exec_driver_sql(f"CREATE DATABASE {name}{suffix}")
+    if kept is not None:
+        admin.dispose()
+        engine = sa.create_engine(base.set(database=name))
+        return Database(kind, engine, _server_version(engine))
 
     def drop() -> None:
         with admin.connect() as conn:
@@ -103,13 +127,14 @@ def open_database(kind: str) -> Database:
     return Database(kind, engine, _server_version(engine), [drop])
 
 
-def open_databases(kinds: Sequence[str]) -> tuple[list[Database], list[str]]:
+def open_databases(kinds: Sequence[str],
+                   kept: str | None = None) -> tuple[list[Database], list[str]]:
     """The databases that answered, and one line per one that did not."""
     opened: list[Database] = []
     skipped: list[str] = []
     for kind in kinds:
         try:
-            opened.append(open_database(kind))
+            opened.append(open_database(kind, kept))
         except sa.exc.SQLAlchemyError as error:
             skipped.append(f"{kind}: not reachable ({type(error).__name__}: "
                            f"{str(error).splitlines()[0][:120]})")

@@ -17,10 +17,12 @@ indexes (:func:`~benchmarks.databases.add_filter_indexes`) unless asked not to, 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,12 +32,15 @@ from benchmarks.databases import Database, add_filter_indexes, load_bench_data
 from benchmarks.schema import test_graph, usable
 from benchmarks.values import LIST_SIZE, Values, fifty_values
 from zquery.schema.graph import SchemaGraph
+from zquery.schema.tables import build_metadata
 
-__all__ = ["DATASET_KINDS", "Dataset", "discover_values", "prepare_dataset"]
+__all__ = ["DATASET_KINDS", "Dataset", "discover_values", "kept_name", "prepare_dataset"]
 
 #: ``auto`` is ``demo`` when the demo generator and the catalogue serve the corpus.
 DATASET_KINDS = ("auto", "demo", "bench")
 DEMO_SEED = 42
+#: The table a kept database records its build in (written last, so only when complete).
+_MARKER = "zqb_kept_build"
 
 
 @dataclass(frozen=True)
@@ -58,19 +63,67 @@ def _demo_graph() -> tuple[SchemaGraph | None, str]:
     return (graph, "") if problem is None else (None, f"catalogue unusable: {problem}")
 
 
+def kept_name(scale: int, kind: str) -> str:
+    """The name ``--keep-data`` gives the databases of one scale and data kind."""
+    return f"zqb_kept_{kind}_{scale}"
+
+
+def _fingerprint(scale: int, kind: str, filter_indexes: bool) -> str:
+    """What the kept data was built from: the generators' code and the catalogue."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(f"{scale}/{kind}/{filter_indexes}/{DEMO_SEED}".encode())
+    sources = [*sorted((root / "zquery" / "demo").glob("*.py")),
+               *sorted((root / "zquery" / "catalogue").glob("*.json")),
+               root / "zquery" / "schema" / "tables.py", root / "benchmarks" / "data.py",
+               root / "benchmarks" / "databases.py"]
+    for path in sources:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _is_current(db: Database, fingerprint: str) -> bool:
+    """Whether a kept database holds complete data of this *fingerprint*."""
+    if _MARKER not in sa.inspect(db.engine).get_table_names():
+        return False
+    with db.engine.connect() as conn:
+        found = conn.exec_driver_sql(f"SELECT fingerprint FROM {_MARKER}").scalar()
+    return bool(found == fingerprint)
+
+
+def _mark(db: Database, fingerprint: str) -> None:
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_MARKER}")
+        conn.exec_driver_sql(f"CREATE TABLE {_MARKER} (fingerprint VARCHAR(32))")
+        conn.exec_driver_sql(f"INSERT INTO {_MARKER} VALUES ('{fingerprint}')")
+
+
+def _unmark(db: Database) -> None:
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_MARKER}")
+
+
 def prepare_dataset(databases: Sequence[Database], *, scale: int, kind: str = "auto",
-                    filter_indexes: bool = True,
+                    filter_indexes: bool = True, kept: bool = False,
                     progress: Callable[[str], None] | None = None) -> Dataset:
-    """Fill every database with the same data; return it with values that hit its rows."""
+    """Fill every database with the same data; return it with values that hit its rows.
+
+    *kept* (``--keep-data``): the databases outlive the run, and one that already holds
+    complete data built by the same generators, catalogue, scale and seed is used as it is.
+    """
     say = progress or (lambda text: None)
     began = time.perf_counter()
     graph, why_not = _demo_graph() if kind != "bench" else (None, "bench data asked for")
     if kind == "demo" and graph is None:
         raise SystemExit(f"--dataset demo: {why_not}")
+    fingerprint = _fingerprint(scale, "demo" if graph is not None else "bench", filter_indexes)
+    todo = [db for db in databases if not (kept and _is_current(db, fingerprint))]
+    for db in todo:
+        if kept:
+            _unmark(db)  # a build cut short must not pass for a complete one
     if graph is not None:
         from zquery.demo import build_demo
 
-        for db in databases:
+        for db in todo:
             say(f"building the demo database ({scale:,} VMs) in {db.kind}")
             build_demo(db.engine, scale=scale, seed=DEMO_SEED, graph=graph, replace=True)
             db.engine.dispose()  # a SQLite demo is built aside and moved in: reconnect
@@ -78,14 +131,23 @@ def prepare_dataset(databases: Sequence[Database], *, scale: int, kind: str = "a
         description = f"demo database (zquery.demo.build_demo, seed {DEMO_SEED})"
     else:
         graph = test_graph()
-        say(f"generating bench data ({scale:,} VMs) into {len(databases)} database(s)")
-        load_bench_data(databases, graph, BenchData(scale).chunks())
+        if todo:
+            say(f"generating bench data ({scale:,} VMs) into {len(todo)} database(s)")
+            if kept:
+                for db in todo:
+                    build_metadata(graph).drop_all(db.engine)
+            load_bench_data(todo, graph, BenchData(scale).chunks())
         graph_name = "test graph (tests/zstack_like.py)"
         description = ("bench data (benchmarks/data.py)"
                        + (f"; {why_not}" if kind == "auto" else ""))
-    if filter_indexes:
-        for db in databases:
+    for db in todo:
+        if filter_indexes:
             add_filter_indexes(db)
+        if kept:
+            _mark(db, fingerprint)
+    reused = [db.kind for db in databases if db not in todo]
+    if reused:
+        description += " (kept from an earlier run in " + ", ".join(reused) + ")"
     with databases[0].engine.connect() as conn:
         values = discover_values(conn)
     return Dataset(graph, graph_name, description + f", {scale:,} VMs", values,

@@ -37,7 +37,8 @@ from benchmarks.handwritten import Statements, hand_tables
 from benchmarks.timing import Case, measure, median, ratio_median
 from benchmarks.values import Values
 from zquery.compile import compile_plan
-from zquery.dialects import bytewise_name, stats_for
+from zquery.dialects import bytewise_name, statement_timeout, stats_for
+from zquery.errors import QueryTimeout
 from zquery.execute import execute
 from zquery.plan import QueryPlan
 from zquery.request import parse_request
@@ -63,6 +64,9 @@ class ExecRow:
     problems: list[str] = field(default_factory=list)
     scans: list[str] = field(default_factory=list)
     root_scan: bool = False
+    #: Shapes that ran past the cap in their trial run: not timed, their median is the cap
+    #: (a lower bound), so a ratio with one of them on either side is a bound too.
+    capped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,10 +88,25 @@ class _Prepared:
     problems: list[str]
     scans: list[str]
     root_scan: bool
+    capped: tuple[str, ...]
+
+
+def _within_cap(conn: sa.Connection, cap: float | None, work: Callable[[], object]) -> bool:
+    """Run *work* once under a statement timeout of *cap* seconds; False when cut off."""
+    if cap is None:
+        work()
+        return True
+    try:
+        with statement_timeout(conn, int(cap * 1000)):
+            work()
+    except (sa.exc.DBAPIError, QueryTimeout):  # execute() raises zquery's own timeout
+        conn.rollback()
+        return False
+    return True
 
 
 def _prepare(db: Database, conn: sa.Connection, graph: SchemaGraph, values: Values,
-             entry: Entry) -> _Prepared:
+             entry: Entry, cap: float | None) -> _Prepared:
     tables = hand_tables(graph)
     plan = resolve(parse_request(entry.request(values)), graph, RESOURCE)
     # As ZQuery.run compiles: the database's collation and SQLite's statistics.
@@ -96,9 +115,13 @@ def _prepare(db: Database, conn: sa.Connection, graph: SchemaGraph, values: Valu
               "floor": entry.floor(tables, values, db.kind)}
     if entry.reference is not None:
         shapes["reference"] = entry.reference(tables, values, db.kind)
-    problems = []
+    capped = tuple(shape for shape, statements in shapes.items()
+                   if not _within_cap(conn, cap, lambda s=statements: _run_all(conn, s.all())))
+    if not _within_cap(conn, cap, lambda: execute(conn, plan, compiled, graph)):
+        capped += ("zquery_reply",)
+    problems = [f"{shape} over the {cap:g} s cap" for shape in capped]
     for shape in ("zquery", "reference"):
-        if shape in shapes:
+        if shape in shapes and not {"floor", shape} & set(capped):
             problem = compare(conn, shapes["floor"], shapes[shape])
             if problem is not None:
                 problems.append(f"{shape}: {problem}")
@@ -107,7 +130,12 @@ def _prepare(db: Database, conn: sa.Connection, graph: SchemaGraph, values: Valu
     for stmt in shapes["zquery"].all():
         scanned.extend(full_scans(db.kind, plan_lines(conn, stmt)))
     scans = sorted({name for name in scanned if name != root})
-    return _Prepared(db, entry, plan, shapes, problems, scans, root in scanned)
+    return _Prepared(db, entry, plan, shapes, problems, scans, root in scanned, capped)
+
+
+def _run_all(conn: sa.Connection, statements: tuple[Any, ...]) -> None:
+    for stmt in statements:
+        conn.execute(stmt).all()
 
 
 def _statements_case(key: tuple[str, ...], conn: sa.Connection,
@@ -135,20 +163,31 @@ def _reply_case(key: tuple[str, ...], conn: sa.Connection, graph: SchemaGraph,
 
 def run_execution(databases: Sequence[Database], graph: SchemaGraph, values: Values,
                   entries: Sequence[Entry], *, rounds: int, warmup: int, target: float,
-                  seed: int = 20240603,
+                  seed: int = 20240603, cap: float | None = None,
                   progress: Callable[[str], None] | None = None) -> ExecResult:
-    """Check, EXPLAIN and time every entry on every (loaded) database."""
+    """Check, EXPLAIN and time every entry on every (loaded) database.
+
+    *cap* (seconds; ``--exec-cap``): a shape whose trial run takes longer is not timed,
+    and its time is reported as over the cap (at full scale the reference shape and whole
+    replies of tens of thousands of rows can take minutes).
+    """
     connections = {db.kind: db.engine.connect() for db in databases}
     try:
-        prepared = [_prepare(db, connections[db.kind], graph, values, entry)
-                    for db in databases for entry in entries]
+        prepared = []
+        for db in databases:
+            for entry in entries:
+                if progress is not None:
+                    progress(f"checking {entry.name} on {db.kind}")
+                prepared.append(_prepare(db, connections[db.kind], graph, values, entry, cap))
         cases: list[Case] = []
         for item in prepared:
             conn = connections[item.db.kind]
             base = (item.db.kind, item.entry.name)
             for shape, statements in item.shapes.items():
-                cases.append(_statements_case((*base, shape), conn, statements.all()))
-            cases.append(_reply_case((*base, "zquery_reply"), conn, graph, item))
+                if shape not in item.capped:
+                    cases.append(_statements_case((*base, shape), conn, statements.all()))
+            if "zquery_reply" not in item.capped:
+                cases.append(_reply_case((*base, "zquery_reply"), conn, graph, item))
         samples = measure(cases, rounds=rounds, warmup=warmup, target=target, seed=seed,
                           progress=progress)
         keys = sorted(join_keys(graph, [item.plan for item in prepared]))
@@ -162,6 +201,8 @@ def run_execution(databases: Sequence[Database], graph: SchemaGraph, values: Val
         base = (item.db.kind, item.entry.name)
         times = {shape: samples[(*base, shape)]["total"] for shape in SHAPES
                  if (*base, shape) in samples}
+        for shape in item.capped:  # the cap is a lower bound on its time
+            times[shape] = [float(cap or 0)] * rounds
         rows.append(ExecRow(
             database=item.db.kind, entry=item.entry.name,
             medians={shape: median(found) * 1e3 for shape, found in times.items()},
@@ -169,5 +210,6 @@ def run_execution(databases: Sequence[Database], graph: SchemaGraph, values: Val
             to_reference=(ratio_median(times["zquery"], times["reference"])
                           if "reference" in times else None),
             reply_to_statements=ratio_median(times["zquery_reply"], times["zquery"]),
-            problems=item.problems, scans=item.scans, root_scan=item.root_scan))
+            problems=item.problems, scans=item.scans, root_scan=item.root_scan,
+            capped=item.capped))
     return ExecResult(rows, rounds, keys, missing)

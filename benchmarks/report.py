@@ -26,7 +26,7 @@ from importlib import metadata
 
 from benchmarks.compile_cost import STAGES, CompileResult
 from benchmarks.corpus import BY_NAME, shown
-from benchmarks.execution import ExecResult
+from benchmarks.execution import ExecResult, ExecRow
 from benchmarks.peers import PEER_NAMES
 from benchmarks.repeat import CONTENDERS, CacheStats, RepeatResult
 from benchmarks.values import Values
@@ -240,11 +240,23 @@ def _execution_section(run: Run) -> str:
     for database in dict.fromkeys(row.database for row in result.rows):
         rows = []
         for row in (r for r in result.rows if r.database == database):
-            m = row.medians
-            rows.append([row.entry, _ms(m["zquery"]), _ms(m["floor"]),
-                         _ms(m["reference"]) if "reference" in m else "—",
-                         _ratio(row.to_floor), _ratio(row.to_reference),
-                         _ms(m["zquery_reply"]), _ratio(row.reply_to_statements),
+            def cell(shape: str, row: ExecRow = row) -> str:
+                if shape not in row.medians:
+                    return "—"
+                value = _ms(row.medians[shape])
+                return f"> {value}" if shape in row.capped else value
+
+            def bound(ratio: float | None, top: str, bottom: str, row: ExecRow = row) -> str:
+                # A capped time is a lower bound: the ratio is then a bound, not a value.
+                above, below = top in row.capped, bottom in row.capped
+                prefix = "" if above == below else "≥ " if above else "≤ "
+                return prefix + _ratio(ratio)
+
+            rows.append([row.entry, cell("zquery"), cell("floor"), cell("reference"),
+                         bound(row.to_floor, "zquery", "floor"),
+                         bound(row.to_reference, "zquery", "reference"),
+                         cell("zquery_reply"),
+                         bound(row.reply_to_statements, "zquery_reply", "zquery"),
                          "; ".join(row.problems) or "same rows",
                          ", ".join(row.scans) or "—"])
         parts += [f"### {database}", _table(header, rows)]
