@@ -4,7 +4,7 @@ Sections (``--sections``, all by default): ``compile`` (cold compile cost agains
 hand-built floor and the peers), ``repeat`` (a shape seen before; SQLAlchemy's compiled
 cache) and ``execute`` (statements on the same data in SQLite, PostgreSQL and MariaDB).
 More sections plug in through :func:`register_section`: when ``benchmarks.load`` (the
-server-load section, a later task: a module or package) defines ``SECTION``, a
+server-load section: ``wrk`` against a server process) defines ``SECTION``, a
 ``(name, function)`` pair, it is registered after the built-in ones.
 
 >>> args = parse_args(["--scale", "300", "--sections", "compile", "--rounds", "1"])
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import signal
 import sys
 import time
@@ -42,6 +43,8 @@ _RESULTS = Path(__file__).resolve().parent / "results"
 _CHECK_SCALE = 300
 #: From this scale on, a shape's trial run is capped at _DEFAULT_CAP seconds by default.
 _CAPPED_SCALE, _DEFAULT_CAP = 100_000, 60.0
+#: Seconds of one wrk run of the load section: below and from _CAPPED_SCALE on.
+_SHORT_LOAD, _LONG_LOAD = 3, 30
 
 
 @dataclass
@@ -55,6 +58,8 @@ class Harness:
     graph: SchemaGraph
     _check: tuple[Database, Dataset] | None = None
     opened: list[Database] = field(default_factory=list)
+    #: The execution section's databases and data (the load section serves them when set).
+    executed: tuple[list[Database], Dataset] | None = None
 
     def check_data(self) -> tuple[Database, Dataset]:
         """A small SQLite database on the compile graph's data (built on first use)."""
@@ -109,6 +114,7 @@ def _execute(h: Harness) -> None:
         f"{data.description}, graph: {data.graph_name}"
         + ("" if h.args.filter_indexes else ", no filter-column indexes"),
         data.seconds, data.values)
+    h.executed = (databases, data)
     h.say("execution: checking rows, EXPLAIN, timing")
     h.run.execution = run_execution(databases, data.graph, data.values, h.entries,
                                     rounds=h.args.exec_rounds, warmup=h.args.exec_warmup,
@@ -128,6 +134,10 @@ if importlib.util.find_spec("benchmarks.load") is not None:  # the later server-
 
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(part) for part in _names(text)]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -167,6 +177,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="keep the execution databases after the run and reuse them when "
                              "their data is current (zqb_kept_<dataset>_<scale>; SQLite files "
                              "in $ZQUERY_BENCH_DATA, default <tmp>/zqb_kept)")
+    parser.add_argument("--load-seconds", type=int, default=None,
+                        help="seconds of each wrk run of the load section (default: 3, and "
+                             "30 at 100,000 VMs and more)")
+    parser.add_argument("--load-clients", type=_numbers, default=[1, 16, 64],
+                        help="comma-separated: concurrent clients of the load section's runs")
+    parser.add_argument("--load-port", type=int,
+                        default=int(os.environ.get("ZQUERY_BENCH_PORT", "0")),
+                        help="the load section's server port: the first free one from this "
+                             "on (default: $ZQUERY_BENCH_PORT, else any free port)")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--out", type=Path, default=_RESULTS,
                         help="directory for latest.md and latest.png")
@@ -175,6 +194,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.sections = args.sections or list(SECTIONS)
     if args.exec_cap is None and args.scale >= _CAPPED_SCALE:
         args.exec_cap = _DEFAULT_CAP
+    if args.load_seconds is None:
+        args.load_seconds = _LONG_LOAD if args.scale >= _CAPPED_SCALE else _SHORT_LOAD
     for name in args.sections:
         if name not in SECTIONS:
             parser.error(f"unknown section {name!r} (known: {', '.join(SECTIONS)})")

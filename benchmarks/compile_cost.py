@@ -66,6 +66,9 @@ class CompileRow:
     ratio_spread: float
     peers: dict[str, float] = field(default_factory=dict)
     peer_ratio: dict[str, float] = field(default_factory=dict)  # peer time / zquery time
+    #: Peer time / floor time (same-round): below the peer target's factor, beating the peer
+    #: by that factor means building the statement faster than hand-written Core does.
+    peer_to_floor: dict[str, float] = field(default_factory=dict)
     peer_notes: dict[str, str] = field(default_factory=dict)
 
 
@@ -188,5 +191,6 @@ def run_compile_cost(graph: SchemaGraph, entries: Sequence[Entry], *, rounds: in
             found = samples[(entry.name, peer)]["total"]
             row.peers[peer] = median(found) * 1e6
             row.peer_ratio[peer] = ratio_median(found, zq["total"])
+            row.peer_to_floor[peer] = ratio_median(found, floor)
         rows.append(row)
     return CompileResult(rows, dialect, rounds)

@@ -3,7 +3,8 @@
 One panel per measured section, log-scaled ratios per corpus entry, the target drawn as a
 dashed line: compile cost (zquery / floor, and how many times slower each peer is),
 repeated shapes (zquery and ``parse`` alone / hand-building), execution (zquery / floor
-and zquery / reference per database).
+and zquery / reference per database); then the panels plug-in sections add
+(``Run.extra_panels``, e.g. the load section's requests per second).
 
 >>> import tempfile, pathlib
 >>> from benchmarks.report import Run, now
@@ -80,12 +81,14 @@ def plot(run: Run, path: Path) -> None:
                             "zquery / reference": [row.to_reference or float("nan")
                                                    for row in rows_e]},
                            f"execution on {database}", TARGETS["exec_floor"][1]))
-    figure, axes_list = plt.subplots(max(1, len(panels)), 1,
-                                     figsize=(11, 3.2 * max(1, len(panels))), squeeze=False)
-    if not panels:
+    count = max(1, len(panels) + len(run.extra_panels))
+    figure, axes_list = plt.subplots(count, 1, figsize=(11, 3.2 * count), squeeze=False)
+    if not panels and not run.extra_panels:
         axes_list[0][0].text(0.5, 0.5, "no section measured", ha="center")
     for axes, (entries, series, title, target) in zip(axes_list[:, 0], panels, strict=False):
         _bars(axes, entries, series, title, target)
+    for axes, draw in zip(axes_list[len(panels):, 0], run.extra_panels, strict=False):
+        draw(axes)  # a plug-in section's own panel (e.g. the load section's req/s)
     figure.suptitle(f"zquery benchmarks {run.started:%Y-%m-%d %H:%M} UTC", fontsize=10)
     figure.tight_layout(rect=(0, 0, 1, 0.98))
     path.parent.mkdir(parents=True, exist_ok=True)

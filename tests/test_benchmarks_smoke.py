@@ -94,7 +94,9 @@ def test_the_reference_shape_returns_the_floors_rows(
 
 def test_the_harness_runs_end_to_end_and_writes_its_report(tmp_path: Path) -> None:
     entries = "one_condition,one_hop,two_hops,group_by,count,in_list"
-    code = main(["--scale", str(_TINY), "--rounds", "1", "--warmup", "1", "--target", "0.0005",
+    # The load section has its own test (tests/test_benchmarks_load.py).
+    code = main(["--sections", "compile,repeat,execute",
+                 "--scale", str(_TINY), "--rounds", "1", "--warmup", "1", "--target", "0.0005",
                  "--exec-target", "0.0005", "--databases", "sqlite", "--entries", entries,
                  "--out", str(tmp_path), "--quiet"])
     assert code == 0

@@ -133,7 +133,9 @@ def serve(db: Db = None,
     import uvicorn
 
     from zquery.server import ServerConfig, create_app
+    from zquery.server_memory import limit_malloc_arenas
 
+    limit_malloc_arenas()  # before the worker threads: keeps RSS flat under load
     url = db or default_demo_url()
     if db is None and not demo_exists(url):
         typer.echo(f"building the demo database ({scale:,} VMs) at {_shown(url)} …", err=True)

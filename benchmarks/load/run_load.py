@@ -13,18 +13,30 @@ answer as before, from the same server process::
 
 Needs ``wrk`` (``apt-get install -y wrk``) and the PostgreSQL server; the demo estate is
 built in the ``zquery_load`` database (created if missing) on first use.
-Results go to ``benchmarks/load/results/<mode>.json`` and are printed. Traffic goes to
-127.0.0.1 only.
+Results go to ``benchmarks/load/results/<mode>.json`` (``--out`` names another file) and
+are printed. Traffic goes to 127.0.0.1 only.
+
+Memory: RSS is sampled each second after the warm-up; the report gives the start, the end,
+the growth per minute and the least-squares slope over the second half of the run
+(``slope_last_half_mib_per_min``). ``--malloc-arenas N`` caps the server's glibc malloc
+arenas (default 2, as ``zquery serve``; ``0``: glibc's default, 8 per core); ``--probe`` turns on
+the server's memory probe (``memory_probe.py``: glibc's arenas every 30 s; with ``--trace``
+also the Python heap by ``tracemalloc``, which slows the server) and, after the run, asks
+it for ``malloc_trim(0)`` to see how much of the RSS was free memory held by the
+allocator.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -32,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from zquery.server_memory import SERVER_MALLOC_ARENAS
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/zquery_load"
@@ -172,9 +186,11 @@ def check_mix(base: str) -> list[str]:
     return wrong
 
 
-def start_server(db: str, port: int, scale: int) -> subprocess.Popen[bytes]:
+def start_server(db: str, port: int, scale: int, arenas: int,
+                 env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     server = subprocess.Popen([sys.executable, str(HERE / "serve.py"), "--db", db, "--port",
-                               str(port), "--scale", str(scale)])
+                               str(port), "--scale", str(scale), "--malloc-arenas",
+                               str(arenas)], env=env)
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         try:
@@ -190,10 +206,14 @@ def start_server(db: str, port: int, scale: int) -> subprocess.Popen[bytes]:
 
 
 def wrk(base: str, seconds: int, clients: int) -> dict[str, Any]:
-    script = HERE / "results" / "mix.lua"
-    script.write_text(lua_script(base))
-    out = subprocess.run(["wrk", "-t4", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s",
-                          "-s", str(script), base], capture_output=True, text=True, check=True)
+    (HERE / "results" / "mix.lua").write_text(lua_script(base))  # a copy to read
+    # wrk reads its own copy, so runs on other ports can go on at the same time.
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(lua_script(base))
+        script.flush()
+        out = subprocess.run(["wrk", "-t4", f"-c{clients}", f"-d{seconds}s", "--timeout",
+                              "10s", "-s", script.name, base], capture_output=True, text=True,
+                             check=True)
     statuses = {int(s): int(c) for s, c in re.findall(r"^STATUS (\d+) (\d+)$", out.stdout,
                                                      re.M)}
     latency = dict(re.findall(r"(p50|p99|max)=([\d.]+)", out.stdout))
@@ -203,6 +223,35 @@ def wrk(base: str, seconds: int, clients: int) -> dict[str, Any]:
     return {"statuses": statuses, "latency_ms": {k: float(v) for k, v in latency.items()},
             "socket_errors": errors, "requests_per_second": float(rate.group(1)) if rate else 0,
             "requests": sum(statuses.values())}
+
+
+def memory_figures(start_kib: int, samples: list[int]) -> dict[str, Any]:
+    """RSS growth per minute and the least-squares slope over the second half, in MiB.
+
+    *samples* are KiB, one per second after *start_kib* was read.
+
+    >>> figures = memory_figures(102_400, [102_400 + 2 * i for i in range(1, 241)])
+    >>> figures["per_minute_mib"], figures["slope_last_half_mib_per_min"]
+    ([0.12, 0.12, 0.12, 0.12], 0.12)
+    """
+    minutes = [start_kib / 1024, *(s / 1024 for s in samples[59::60])]
+    half = [s / 1024 for s in samples[len(samples) // 2:]]
+    slope = 0.0
+    if len(half) > 1:
+        mean_x, mean_y = (len(half) - 1) / 2, sum(half) / len(half)
+        slope = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(half)) / sum(
+            (x - mean_x) ** 2 for x in range(len(half))) * 60
+    return {"per_minute_mib": [round(b - a, 2) for a, b in itertools.pairwise(minutes)],
+            "slope_last_half_mib_per_min": round(slope, 2)}
+
+
+def trim_and_read(server: subprocess.Popen[bytes], log: Path) -> list[dict[str, Any]]:
+    """Ask the probe for ``malloc_trim(0)``, then read (and remove) every line it logged."""
+    server.send_signal(signal.SIGUSR1)
+    time.sleep(2)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    log.unlink()  # the report holds them all
+    return lines
 
 
 def outage(timeline: list[tuple[float, Any]]) -> dict[str, Any]:
@@ -225,10 +274,24 @@ def main() -> None:
     parser.add_argument("--db", default=DEFAULT_DB)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--scale", type=int, default=10_000)
+    parser.add_argument("--out", help="result file name (default: <mode>.json)")
+    parser.add_argument("--malloc-arenas", type=int, default=SERVER_MALLOC_ARENAS,
+                        help="cap on the server's glibc malloc arenas (0: glibc's default)")
+    parser.add_argument("--probe", action="store_true",
+                        help="log the server's memory make-up (memory_probe.py)")
+    parser.add_argument("--trace", action="store_true",
+                        help="with --probe: trace the Python heap too (tracemalloc)")
     args = parser.parse_args()
     (HERE / "results").mkdir(exist_ok=True)
+    path = HERE / "results" / (args.out or f"{args.mode}.json")
     base = f"http://127.0.0.1:{args.port}"
-    server = start_server(args.db, args.port, args.scale)
+    env = dict(os.environ)
+    probe_log = path.with_suffix(".memory.jsonl")
+    if args.probe:
+        probe_log.unlink(missing_ok=True)
+        env.update(ZQUERY_MEMORY_LOG=str(probe_log),
+                   ZQUERY_TRACEMALLOC="1" if args.trace else "0")
+    server = start_server(args.db, args.port, args.scale, args.malloc_arenas, env)
     try:
         wrong = check_mix(base)
         if wrong:
@@ -257,16 +320,21 @@ def main() -> None:
         report = {
             "mode": args.mode, "seconds": args.seconds, "clients": args.clients, **result,
             "unexpected_statuses": unexpected, "mix_after_run_ok": not after,
+            "malloc_arenas": env.get("MALLOC_ARENA_MAX", args.malloc_arenas or "glibc default"),
+            "tracemalloc": args.probe and args.trace,
+            "warmup_s": args.warmup,
             "rss_kib": {"start": rss_start, "end": rss_kib(server.pid),
                         "max": max(sampler.samples, default=rss_start),
                         "every_10_s": sampler.samples[9::10]},
+            "rss_mib": memory_figures(rss_start, sampler.samples),
             "server_pid_unchanged": server.poll() is None, "prober": outage(prober.timeline),
             **restart,
         }
+        if args.probe:
+            report["probe"] = trim_and_read(server, probe_log)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    path = HERE / "results" / f"{args.mode}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     failed = report["unexpected_statuses"] or after or (

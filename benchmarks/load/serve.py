@@ -1,12 +1,16 @@
 """The server under load: the ZStack catalogue over a demo database, served by uvicorn.
 
 Builds the demo estate on first use (``--scale`` VMs), then serves it on 127.0.0.1 with a
-statement timeout, the demo sessions, and the pool a threaded server needs
-(``pool_pre_ping``: a connection that died with the database is replaced, not reused).
+statement timeout, the demo sessions, the pool a threaded server needs (``pool_pre_ping``:
+a connection that died with the database is replaced, not reused) and, like ``zquery
+serve``, two glibc malloc arenas (``--malloc-arenas``; :mod:`zquery.server_memory`).
 ``run_load.py`` starts it as a child process; it can also be run by hand::
 
     .venv/bin/python benchmarks/load/serve.py \\
         --db postgresql+psycopg://postgres@127.0.0.1:5432/zquery_load --port 8765
+
+Debug hook: with ``ZQUERY_MEMORY_LOG=<file>`` (and ``ZQUERY_TRACEMALLOC=1``) the process
+logs what its memory is made of (:mod:`memory_probe`).
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import argparse
 
 import sqlalchemy as sa
 import uvicorn
+from memory_probe import install_from_env
 
 from zquery.api import ZQuery, ZQueryConfig
 from zquery.cli_serve import make_engine
 from zquery.demo import DEMO_ADMINS, DEMO_SESSIONS, build_demo, demo_exists
 from zquery.server import ServerConfig, create_app
+from zquery.server_memory import SERVER_MALLOC_ARENAS, limit_malloc_arenas
 
 __all__ = ["main", "prepare"]
 
@@ -59,7 +65,11 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=10_000, help="VMs in the demo estate")
     parser.add_argument("--timeout-ms", type=int, default=5_000,
                         help="statement timeout per query")
+    parser.add_argument("--malloc-arenas", type=int, default=SERVER_MALLOC_ARENAS,
+                        help="cap on glibc malloc arenas (0: glibc's default, 8 per core)")
     args = parser.parse_args()
+    limit_malloc_arenas(args.malloc_arenas)  # before any thread starts
+    install_from_env()
     prepare(args.db, args.scale)
     zq = ZQuery(config=ZQueryConfig(timeout_ms=args.timeout_ms))
     config = ServerConfig(sessions=DEMO_SESSIONS, admin_accounts=DEMO_ADMINS)
