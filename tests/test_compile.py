@@ -77,6 +77,25 @@ SHAPES: list[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...]]] = [
     ("to-one stays IN on sqlite", "q=host.name!=zqv", "VmInstance", "sqlite",
      ('"VmInstanceVO"."hostUuid" IN (SELECT "HostVO_1".uuid FROM "HostVO" AS "HostVO_1"',),
      ("EXISTS", " JOIN ")),
+    ("to-one selective sqlite joins", "q=host.managementIp=zqv", "VmInstance", "sqlite",
+     ('FROM "VmInstanceVO" JOIN "HostVO" AS "HostVO_1" ON "HostVO_1".uuid = '
+      '"VmInstanceVO"."hostUuid" WHERE "HostVO_1"."managementIp" = ?',),
+     (" IN (SELECT", "EXISTS")),
+    ("to-one two hops sqlite joins", "q=host.zone.name=zqv&sort=-host.name&limit=2",
+     "VmInstance", "sqlite",
+     ('FROM "VmInstanceVO" JOIN "HostVO" AS "HostVO_1" ON "HostVO_1".uuid = '
+      '"VmInstanceVO"."hostUuid" JOIN "ZoneVO" AS "ZoneVO_1" ON "ZoneVO_1".uuid = '
+      '"HostVO_1"."zoneUuid" LEFT OUTER JOIN "HostVO" AS "HostVO_2" ON "HostVO_2".uuid = '
+      '"VmInstanceVO"."hostUuid" WHERE "ZoneVO_1".name = ?',), (" IN (SELECT",)),
+    ("to-one selective pg stays IN", "q=host.managementIp=zqv", "VmInstance", "postgresql",
+     ('"VmInstanceVO"."hostUuid" IN (SELECT "HostVO_1".uuid FROM "HostVO" AS "HostVO_1"',),
+     (" JOIN ",)),
+    ("to-one tag stays IN on sqlite", "q=host.__systemTag__!=zqv", "VmInstance", "sqlite",
+     ('"VmInstanceVO"."hostUuid" IN (SELECT "HostVO_1".uuid FROM "HostVO" AS "HostVO_1"',),
+     (' JOIN "HostVO"',)),
+    ("to-one mapped stays IN on sqlite", "q=host.availableCpuCapacity=4", "VmInstance",
+     "sqlite", ('"VmInstanceVO"."hostUuid" IN (SELECT "HostVO_1".uuid FROM "HostVO" AS '
+                '"HostVO_1" JOIN "HostCapacityVO"',), (' JOIN "HostVO"',)),
     ("to-one conditions share", "q=host.name=zqv&q=host.state=Enabled", "VmInstance",
      "postgresql", ('"HostVO_1".name = %(name_1)s::VARCHAR AND "HostVO_1".state = '
                     '%(state_1)s::VARCHAR',),
@@ -220,6 +239,11 @@ SHAPE_NOTES = [
     ("q=__userTag__!~=x%", "mysql", "q[0]: NOT EXISTS on UserTagVO"),
     ("q=host.name=x&q=host.state=Enabled", "postgresql",
      "q[1]: IN semi-join over VmInstance→Host (to-one, shared by q[0], q[1])"),
+    ("q=host.name=x&q=host.state!=Enabled", "sqlite",
+     "q[1]: inner JOIN over VmInstance→Host (to-one, shared by q[0], q[1]; SQLite, "
+     "selective: operator '=')"),
+    ("q=host.name!=x", "sqlite",
+     "q[0]: IN semi-join over VmInstance→Host (to-one; SQLite, unselective: operator '!=')"),
     ("q=vmNics.eip.vmNic.ip=1", "postgresql",
      "q[0]: IN semi-join over VmInstance→VmNic, with at least one eip"),
 ]
@@ -399,6 +423,10 @@ RUNS: list[tuple[str, str, str | None, Any]] = [
     ("q=host.name is null", "VmInstance", None, {"v4"}),
     ("q=host.name~=host%&q=host.managementIp>10.0.0.1", "VmInstance", None, {"v2"}),
     ("q=zone.uuid is null", "VmInstance", None, {"v4"}),
+    ("q=host.managementIp=10.0.0.1", "VmInstance", None, {"v1", "v5"}),  # JOIN on SQLite
+    ("q=host.zone.name=zone-b&q=host.zoneUuid=z1&sort=-host.name&limit=10", "VmInstance",
+     None, ["v1", "v5", "v4"]),
+    ("q=l3Network.name=priv", "VmNic", None, {"n2", "n4"}),
     ("q=__systemTag__=hostname::web", "VmInstance", None, {"v1"}),
     ("q=__systemTag__!=hostname::web", "VmInstance", None, {"v2", "v3", "v4", "v5"}),
     ("q=__systemTag__ is null", "VmInstance", None, {"v3", "v4", "v5"}),
@@ -427,6 +455,8 @@ RUNS: list[tuple[str, str, str | None, Any]] = [
     ("q=vmNics.eip.vipIp=100.64.0.1", "VmInstance", ACCOUNT, {"v1"}),
     ("q=vmNics.eip.vipIp=100.64.0.2", "VmInstance", ACCOUNT, set()),
     ("q=vmNics.eip.vip.ip?=100.64.0.1,100.64.0.2", "VmInstance", ACCOUNT, {"v1"}),
+    ("q=l3Network.name=priv", "VmNic", ACCOUNT, set()),  # the JOINed target is scoped
+    ("q=l3Network.name=pub", "VmNic", ACCOUNT, {"n1", "n3"}),
     ("sort=host.name&limit=10", "VmInstance", None, ["v3", "v4", "v2", "v1", "v5"]),
     ("sort=-host.name&limit=10", "VmInstance", None, ["v1", "v5", "v2", "v3", "v4"]),
     ("sort=name&limit=10", "VmInstance", None, ["v3", "v5", "v2", "v1", "v4"]),
@@ -489,6 +519,7 @@ GROUPS: list[tuple[str, list[tuple[Any, ...]], int]] = [
     ("groupBy=state,zoneUuid&sort=-count&limit=2&start=1", [("Stopped", "z2", 2),
                                                              ("Running", None, 1)], 3),
     ("groupBy=state&q=vmNics.ip not null", [("Running", 2)], 1),
+    ("groupBy=state&q=host.managementIp=10.0.0.1", [("Running", 1), ("Stopped", 1)], 2),
 ]
 
 
@@ -651,15 +682,19 @@ def test_install_and_ensure_register_the_lower_function(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
-    """200 VMs with one NIC each, every NIC on the same L3 network, then ANALYZE."""
+    """200 VMs with one NIC each, every NIC on the same L3 network, 10 VMs on each of 20
+    hosts (one cluster per host, 10 hosts per zone), then ANALYZE."""
     engine = sa.create_engine(f"sqlite:///{tmp_path_factory.mktemp('stats') / 's.sqlite'}")
     dialects.install(engine)
     tables = build_metadata(GRAPH).tables
     build_metadata(GRAPH).create_all(engine)
     with engine.begin() as conn:
         conn.execute(tables["L3NetworkVO"].insert(), [{"uuid": "l3a", "name": "pub"}])
-        conn.execute(tables[VM].insert(), [{"uuid": f"v{i:03d}", "name": f"vm{i}"}
-                                           for i in range(200)])
+        conn.execute(tables[HOST].insert(), [
+            {"uuid": f"h{i:02d}", "clusterUuid": f"c{i:02d}", "zoneUuid": "za" if i < 10 else "zb"}
+            for i in range(20)])
+        conn.execute(tables[VM].insert(), [{"uuid": f"v{i:03d}", "name": f"vm{i}",
+                                            "hostUuid": f"h{i % 20:02d}"} for i in range(200)])
         conn.execute(tables["VmNicVO"].insert(), [
             {"uuid": f"n{i:03d}", "vmInstanceUuid": f"v{i:03d}", "l3NetworkUuid": "l3a",
              "ip": f"10.0.{i // 100}.{i % 100}"} for i in range(200)])
@@ -678,24 +713,48 @@ def test_stats_read_sqlite_stat1(analysed: sa.Engine) -> None:
     assert ("VmNicVO", "l3NetworkUuid") in stats.indexed
 
 
+#: (query, shape, why, matches): semi-joins choose IN or EXISTS by selectivity; to-one
+#: paths an inner JOIN when few root rows match, else IN. Without statistics the operator
+#: decides, and the rows are the same either way.
 STATS_SHAPES = [
-    ("q=vmNics.l3NetworkUuid=l3a", "EXISTS", "unselective: ~200 of 200 rows", 200),
-    ("q=vmNics.uuid?=n001,n002", "IN", "selective: ~2 of 200 rows", 2),
-    ("q=vmNics.ip=10.0.1.5", "IN", "selective: operator '='", 1),
-    ("q=vmNics.l3Network.uuid=l3a", "EXISTS", "~200 of 200", 200),  # collapses to the FK
-    ("q=vmNics.ip!=10.0.1.5", "EXISTS", "unselective: operator '!='", 199),
+    ("q=vmNics.l3NetworkUuid=l3a", "EXISTS semi-join", "unselective: ~200 of 200 rows", 200),
+    ("q=vmNics.uuid?=n001,n002", "IN semi-join", "selective: ~2 of 200 rows", 2),
+    ("q=vmNics.ip=10.0.1.5", "IN semi-join", "selective: operator '='", 1),
+    ("q=vmNics.l3Network.uuid=l3a", "EXISTS semi-join", "~200 of 200", 200),  # FK collapse
+    ("q=vmNics.ip!=10.0.1.5", "EXISTS semi-join", "unselective: operator '!='", 199),
+    ("q=host.clusterUuid=c03", "inner JOIN over", "selective: ~10 of 200 rows", 10),
+    ("q=host.zoneUuid=za", "IN semi-join", "unselective: ~100 of 200 rows", 100),
+    ("q=host.zoneUuid=za&q=host.clusterUuid=c03", "inner JOIN over", "~10 of 200", 10),
 ]
 
 
 @pytest.mark.parametrize(("query", "kind", "why", "matches"), STATS_SHAPES)
-def test_stats_choose_in_or_exists(analysed: sa.Engine, query: str, kind: str, why: str,
-                                   matches: int) -> None:
+def test_stats_choose_the_shape(analysed: sa.Engine, query: str, kind: str, why: str,
+                                matches: int) -> None:
     plan = planned(query + "&replyWithCount=true")
     keys, total, compiled = _run(analysed, plan)
-    assert compiled.shapes[0].startswith(f"q[0]: {kind} semi-join") and why in compiled.shapes[0]
+    assert compiled.shapes[0].startswith(f"q[0]: {kind}") and why in compiled.shapes[0]
     assert len(keys) == total == matches
     without, _, _ = _run_without_stats(analysed, plan)
     assert sorted(without) == sorted(keys)
+
+
+def test_sqlite_count_keeps_in_on_a_small_table(analysed: sa.Engine,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unselective condition pages with EXISTS, but its count stays IN while the root
+    table is under COUNT_EXISTS_MIN_ROWS rows; from that size on the count is EXISTS."""
+    from zquery import compile_conditions
+
+    plan = planned("q=vmNics.l3NetworkUuid=l3a&replyWithCount=true")
+    _, total, small = _run(analysed, plan)
+    assert small.count is not None and total == 200
+    assert "EXISTS" not in sql(small.count, "sqlite")
+    assert small.shapes[1] == ("q[0] (count): IN semi-join over VmInstance→VmNic (SQLite, "
+                               "unselective: ~200 of 200 rows; count over 200 < 50000 rows)")
+    monkeypatch.setattr(compile_conditions, "COUNT_EXISTS_MIN_ROWS", 200)
+    _, total, large = _run(analysed, plan)
+    assert large.count is not None and total == 200
+    assert "EXISTS" in sql(large.count, "sqlite") and len(large.shapes) == 1
 
 
 def _run_without_stats(engine: sa.Engine, plan: QueryPlan) -> tuple[list[Any], None, None]:
@@ -796,3 +855,27 @@ def test_postgresql_skips_collate_when_the_default_is_code_point_order(
     dialect = postgresql_engine.dialect
     assert 'COLLATE "C"' in str(plain.compile(dialect=dialect))
     assert "COLLATE" not in str(bytewise.compile(dialect=dialect))
+
+
+@pytest.mark.parametrize("dialect", sorted(SQL_DIALECTS))
+def test_distinct_field_lists_keep_the_compile_memo_bounded(
+        dialect: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``fields`` lists are the client's choice and key the per-graph memo: 60 distinct
+    lists through a memo bounded at 8 keep it at 8 or fewer, and a list compiled again
+    after the memo started over gives the same SQL as the first time."""
+    from itertools import permutations
+
+    from zquery import compile_support
+
+    monkeypatch.setattr(compile_support, "MEMO_LIMIT", 8)
+    tables = compile_support.graph_tables(GRAPH)
+    lists = [",".join(names) for names in permutations(
+        ["name", "state", "cpuNum", "zoneUuid", "hostUuid"], 3)]
+    first = sql(compile_plan(planned(f"fields={lists[0]}&limit=3"), GRAPH,
+                             dialect=dialect).rows, dialect)
+    for fields in lists:
+        compile_plan(planned(f"fields={fields}&limit=3"), GRAPH, dialect=dialect)
+        assert len(tables._memo) <= 8
+    again = sql(compile_plan(planned(f"fields={lists[0]}&limit=3"), GRAPH,
+                             dialect=dialect).rows, dialect)
+    assert again == first

@@ -98,6 +98,7 @@ def compile_plan(plan: QueryPlan, graph: SchemaGraph, *, dialect: str = "sqlite"
     ctx = Context(graph_tables(graph), traits, stats, plan.scope, names)
     root = ctx.tables.table(plan.resource.table)
     conditions = compile_conditions(ctx, plan, root)
+    source = conditions.source  # the root, or (SQLite) the root JOIN selective to-one paths
     own = ctx.filters(plan.resource, root)
     rows_where = (*own, *conditions.rows)
     count_where = (*own, *conditions.count)
@@ -106,14 +107,14 @@ def compile_plan(plan: QueryPlan, graph: SchemaGraph, *, dialect: str = "sqlite"
     rows = count = None
     if plan.group_by:
         if not plan.count:
-            rows = _grouped_page(ctx, plan, root, rows_where)
+            rows = _grouped_page(ctx, plan, root, rows_where, source)
     else:
         columns, hidden, selection = _selection(ctx, plan, root)
         if not plan.count:
-            rows = _page(ctx, plan, root, rows_where, selection)
+            rows = _page(ctx, plan, root, rows_where, selection, source)
     if plan.count or plan.reply_with_count:
-        count = (_group_count(plan, root, count_where) if plan.group_by
-                 else _count_base(ctx, root).where(*count_where))
+        count = (_group_count(plan, root, count_where, source) if plan.group_by
+                 else _count_base(ctx, root, source).where(*count_where))
     return CompiledQuery(rows=rows, count=count, columns=columns, shapes=conditions.shapes,
                          hidden=hidden)
 
@@ -156,16 +157,42 @@ def _selection(ctx: Context, plan: QueryPlan,
 
 
 def _page(ctx: Context, plan: QueryPlan, root: FromClause, where: tuple[Predicate, ...],
-          base: Select[Any]) -> Select[Any]:
-    joined, order = _sort(ctx, plan, root)
+          base: Select[Any], source: FromClause) -> Select[Any]:
+    shared = _root_order(ctx, plan, root)
+    if shared is not None:
+        joined, order = source, list(shared)
+    else:
+        joined, order = _sort(ctx, plan, root, source)
+        pk = plan.resource.primary_key
+        if plan.paged and not any(not s.hops and s.field is not None and s.field.column == pk
+                                  for s in plan.sort):
+            order.append(_order(root.c[pk], False, ctx.traits, nullable=False))
     stmt = base if joined is root else base.select_from(joined)
     stmt = stmt.where(*where)
-    pk = plan.resource.primary_key
-    if plan.paged and not any(not s.hops and s.field is not None and s.field.column == pk
-                              for s in plan.sort):
-        order.append(_order(root.c[pk], False, ctx.traits, nullable=False))
     return _paginate(stmt.order_by(*order) if order else stmt, plan,
                      ctx.bind_names is not None)
+
+
+def _root_order(ctx: Context, plan: QueryPlan,
+                root: FromClause) -> tuple[ColumnElement[Any], ...] | None:
+    """The ORDER BY of a sort on the root's own columns, the key appended when paged: it
+    holds no value, so it is built once per sort (None: a key walks a relation or is
+    mapped, and :func:`_sort` joins tables for it)."""
+    keys: list[tuple[str, bool]] = []
+    for key in plan.sort:
+        if key.hops or key.field is None or key.field.mapped is not None:
+            return None
+        keys.append((key.field.column, key.descending))
+    pk = plan.resource.primary_key
+
+    def build() -> tuple[ColumnElement[Any], ...]:
+        order = [_order(root.c[column], descending, ctx.traits) for column, descending in keys]
+        if plan.paged and all(column != pk for column, _ in keys):
+            order.append(_order(root.c[pk], False, ctx.traits, nullable=False))
+        return tuple(order)
+
+    return ctx.tables.memo(("order", plan.resource.name, tuple(keys), plan.paged,
+                            ctx.traits.name), build)
 
 
 def _paginate(stmt: Select[Any], plan: QueryPlan, named: bool) -> Select[Any]:
@@ -193,10 +220,10 @@ def _order(expr: ColumnElement[Any], descending: bool, traits: DialectTraits, *,
     return ordered
 
 
-def _sort(ctx: Context, plan: QueryPlan,
-          root: FromClause) -> tuple[FromClause, list[ColumnElement[Any]]]:
-    """The outer FROM (root plus one LEFT OUTER JOIN per to-one sort path) and ORDER BY."""
-    joined: FromClause = root
+def _sort(ctx: Context, plan: QueryPlan, root: FromClause,
+          source: FromClause) -> tuple[FromClause, list[ColumnElement[Any]]]:
+    """The outer FROM (*source* plus one LEFT OUTER JOIN per to-one sort path) and ORDER BY."""
+    joined: FromClause = source
     ends: dict[tuple[Relation, ...], FromClause] = {(): root}
     order: list[ColumnElement[Any]] = []
     for key in plan.sort:
@@ -248,34 +275,49 @@ def _refuse_list_sort(key: ResolvedSort) -> None:
 
 
 def _grouped_page(ctx: Context, plan: QueryPlan, root: FromClause,
-                  where: tuple[Predicate, ...]) -> Select[Any]:
-    groups = [root.c[f.column] for f in plan.group_by]
-    count = sa.func.count().label("count")
-    stmt = sa.select(*(_labelled(root, f) for f in plan.group_by), count).where(
-        *where).group_by(*groups)
-    order: list[ColumnElement[Any]] = []
-    sorted_columns: set[str] = set()
-    for key in plan.sort:
-        if key.field is None:
-            order.append(count.desc() if key.descending else count.asc())
-        else:
-            order.append(_order(root.c[key.field.column], key.descending, ctx.traits))
-            sorted_columns.add(key.field.column)
-    if plan.paged:
-        order.extend(_order(root.c[f.column], False, ctx.traits) for f in plan.group_by
-                     if f.column not in sorted_columns)
+                  where: tuple[Predicate, ...], source: FromClause) -> Select[Any]:
+    def build() -> tuple[Select[Any], tuple[ColumnElement[Any], ...]]:
+        # SELECT groups, count GROUP BY groups and the ORDER BY hold no value: built once.
+        groups = [root.c[f.column] for f in plan.group_by]
+        count = sa.func.count().label("count")
+        grouped = sa.select(*(_labelled(root, f) for f in plan.group_by), count).group_by(
+            *groups)
+        order: list[ColumnElement[Any]] = []
+        sorted_columns: set[str] = set()
+        for key in plan.sort:
+            if key.field is None:
+                order.append(count.desc() if key.descending else count.asc())
+            else:
+                order.append(_order(root.c[key.field.column], key.descending, ctx.traits))
+                sorted_columns.add(key.field.column)
+        if plan.paged:
+            order.extend(_order(root.c[f.column], False, ctx.traits) for f in plan.group_by
+                         if f.column not in sorted_columns)
+        return grouped, tuple(order)
+
+    sort = tuple((key.field.name if key.field else None, key.descending) for key in plan.sort)
+    grouped, order = ctx.tables.memo(
+        ("grouped", plan.resource.name, tuple(f.name for f in plan.group_by), sort,
+         plan.paged, ctx.traits.name), build)
+    stmt = grouped if source is root else grouped.select_from(source)
+    stmt = stmt.where(*where)
     return _paginate(stmt.order_by(*order) if order else stmt, plan,
                      ctx.bind_names is not None)
 
 
-def _count_base(ctx: Context, root: sa.Table) -> Select[Any]:
-    """``SELECT count(*) FROM root``, built once per table."""
+def _count_base(ctx: Context, root: sa.Table, source: FromClause) -> Select[Any]:
+    """``SELECT count(*) FROM root`` (built once per table), or ``FROM source``."""
+    if source is not root:
+        return sa.select(sa.func.count()).select_from(source)
     return ctx.tables.memo(("count", root.name),
                            lambda: sa.select(sa.func.count()).select_from(root))
 
 
-def _group_count(plan: QueryPlan, root: FromClause,
-                 where: tuple[Predicate, ...]) -> Select[Any]:
+def _group_count(plan: QueryPlan, root: FromClause, where: tuple[Predicate, ...],
+                 source: FromClause) -> Select[Any]:
     groups = [root.c[f.column] for f in plan.group_by]
-    inner = sa.select(*groups).where(*where).group_by(*groups).subquery("zq_groups")
+    grouped = sa.select(*groups)
+    if source is not root:
+        grouped = grouped.select_from(source)
+    inner = grouped.where(*where).group_by(*groups).subquery("zq_groups")
     return sa.select(sa.func.count()).select_from(inner)

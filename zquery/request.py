@@ -24,6 +24,7 @@ hint: did you mean 'limit'?
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -66,6 +67,10 @@ _DIGITS = re.compile(r"[0-9]+")
 _MAX_INTEGER = 2**63 - 1
 _NAME_HINT = "a field name starts with a letter or '_' and has only letters, digits and '_'"
 _LONGEST_NAME_SHOWN = 64
+# sort/fields/groupBy values up to this length have their parse cached (see _sort_keys_of);
+# longer ones are parsed every time, so the caches' memory stays bounded.
+_CACHED_NAMES_LENGTH = 512
+_NAMES_CACHE_SIZE = 1024
 
 
 def parse_request(
@@ -83,7 +88,6 @@ def parse_request(
         raise BadParameter(f"unknown parse mode {mode!r}", param="mode", value=str(mode),
                            hint="use 'strict' or 'compat'", expected=MODES)
     pairs = _pairs(query)
-    total_conditions = sum(1 for name, _ in pairs if name in CONDITION_PARAMETERS)
     conditions: list[Condition] = []
     singles: dict[str, str] = {}
     fields: list[str] = []
@@ -91,7 +95,8 @@ def parse_request(
         if name in CONDITION_PARAMETERS:
             param = f"q[{len(conditions)}]"
             if len(conditions) == limits.max_conditions:
-                raise _too_many_conditions(param, value, total_conditions, limits.max_conditions)
+                total = sum(1 for name, _ in pairs if name in CONDITION_PARAMETERS)
+                raise _too_many_conditions(param, value, total, limits.max_conditions)
             conditions.append(parse_condition(value, param=param, mode=mode, limits=limits))
             continue
         if name not in KNOWN_PARAMETERS:
@@ -133,6 +138,8 @@ def _pairs(query: object) -> list[tuple[str, str]]:
     """(name, value) pairs, in order, from any of the accepted input forms."""
     if isinstance(query, str):
         return _form_decode(query)
+    if type(query) is list or type(query) is tuple:  # before the ABC checks, which cost µs
+        return _checked_pairs(query)
     multi_items = getattr(query, "multi_items", None)
     if callable(multi_items):  # starlette QueryParams / FormData: keep repeated names
         return _checked_pairs(multi_items())
@@ -232,7 +239,7 @@ def _build(conditions: tuple[Condition, ...], singles: dict[str, str], fields: l
         reply_with_count=_boolean("replyWithCount", singles.get("replyWithCount")),
         sort=_sort(singles),
         fields=_fields(fields),
-        group_by=_names(singles["groupBy"], "groupBy") if "groupBy" in singles else (),
+        group_by=_names_of(singles["groupBy"], "groupBy") if "groupBy" in singles else (),
     )
 
 
@@ -277,7 +284,7 @@ def _sort(singles: dict[str, str]) -> tuple[SortKey, ...]:
                             value=value, start=0, end=len(value),
                             hint="add sortBy=<field>, or use sort=-<field>")
     if "sort" in singles:
-        return _sort_keys(singles["sort"])
+        return _sort_keys_of(singles["sort"])
     if "sortBy" not in singles:
         return ()
     value = singles["sortBy"]
@@ -288,6 +295,23 @@ def _sort(singles: dict[str, str]) -> tuple[SortKey, ...]:
                            param="sortDirection", value=direction, start=0, end=len(direction),
                            expected=("asc", "desc"), hint="write sortDirection=desc")
     return (SortKey(FieldRef(path, "sortBy", value), direction.lower() == "desc"),)
+
+
+def _sort_keys_of(value: str) -> tuple[SortKey, ...]:
+    """:func:`_sort_keys`, from a bounded cache when *value* is short.
+
+    ``sort``, ``fields`` and ``groupBy`` name fields, never values, so a server sees few
+    distinct ones. The result is a tuple of frozen nodes that every request may share;
+    errors are raised afresh each time (``lru_cache`` never stores an exception).
+    """
+    return (_sort_keys_cached(value) if len(value) <= _CACHED_NAMES_LENGTH
+            else _sort_keys(value))
+
+
+def _names_of(value: str, param: str) -> tuple[FieldRef, ...]:
+    """:func:`_names`, from a bounded cache when *value* is short (see :func:`_sort_keys_of`)."""
+    return (_names_cached(value, param) if len(value) <= _CACHED_NAMES_LENGTH
+            else _names(value, param))
 
 
 def _sort_keys(value: str) -> tuple[SortKey, ...]:
@@ -305,9 +329,12 @@ def _sort_keys(value: str) -> tuple[SortKey, ...]:
 
 def _fields(values: list[str]) -> tuple[FieldRef, ...]:
     """``fields`` given once is param ``fields``; given n times, ``fields[0]`` … ``fields[n-1]``."""
+    if not values:
+        return ()
     if len(values) == 1:
-        return _names(values[0], "fields")
-    return tuple(ref for i, value in enumerate(values) for ref in _names(value, f"fields[{i}]"))
+        return _names_of(values[0], "fields")
+    return tuple(ref for i, value in enumerate(values)
+                 for ref in _names_of(value, f"fields[{i}]"))
 
 
 def _names(value: str, param: str) -> tuple[FieldRef, ...]:
@@ -319,6 +346,10 @@ def _names(value: str, param: str) -> tuple[FieldRef, ...]:
         path = _field_path(value, start, start + len(part), param, dotted=False)
         refs.append(FieldRef(path, param, value))
     return tuple(refs)
+
+
+_sort_keys_cached = functools.lru_cache(maxsize=_NAMES_CACHE_SIZE)(_sort_keys)
+_names_cached = functools.lru_cache(maxsize=_NAMES_CACHE_SIZE)(_names)
 
 
 def _field_path(text: str, start: int, end: int, param: str, *, dotted: bool) -> Path:
