@@ -730,7 +730,11 @@ STATS_SHAPES = [
 
 @pytest.mark.parametrize(("query", "kind", "why", "matches"), STATS_SHAPES)
 def test_stats_choose_the_shape(analysed: sa.Engine, query: str, kind: str, why: str,
-                                matches: int) -> None:
+                                matches: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zquery import compile_conditions
+
+    # The estate is small (200 VMs): let its pages take EXISTS as a large table's would.
+    monkeypatch.setattr(compile_conditions, "PAGE_EXISTS_MIN_ROWS", 100)
     plan = planned(query + "&replyWithCount=true")
     keys, total, compiled = _run(analysed, plan)
     assert compiled.shapes[0].startswith(f"q[0]: {kind}") and why in compiled.shapes[0]
@@ -739,12 +743,21 @@ def test_stats_choose_the_shape(analysed: sa.Engine, query: str, kind: str, why:
     assert sorted(without) == sorted(keys)
 
 
+def test_sqlite_page_keeps_in_on_a_small_table(analysed: sa.Engine) -> None:
+    """Under PAGE_EXISTS_MIN_ROWS root rows an unselective page stays IN, with the reason."""
+    plan = planned("q=vmNics.l3NetworkUuid=l3a")
+    keys, _, compiled = _run(analysed, plan)
+    assert len(keys) == 200 and "EXISTS" not in sql(compiled.rows, "sqlite")
+    assert compiled.shapes[0].endswith("; page over 200 < 10000 rows)")
+
+
 def test_sqlite_count_keeps_in_on_a_small_table(analysed: sa.Engine,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """An unselective condition pages with EXISTS, but its count stays IN while the root
     table is under COUNT_EXISTS_MIN_ROWS rows; from that size on the count is EXISTS."""
     from zquery import compile_conditions
 
+    monkeypatch.setattr(compile_conditions, "PAGE_EXISTS_MIN_ROWS", 100)
     plan = planned("q=vmNics.l3NetworkUuid=l3a&replyWithCount=true")
     _, total, small = _run(analysed, plan)
     assert small.count is not None and total == 200
@@ -819,9 +832,13 @@ def test_row_filter_keeps_other_types_out(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_the_facade_and_the_server_compile_with_the_statistics(analysed: sa.Engine) -> None:
+def test_the_facade_and_the_server_compile_with_the_statistics(
+        analysed: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """``ZQuery.run`` (and so the server) passes SQLite's statistics to the shape cache."""
+    from zquery import compile_conditions
     from zquery.api import ZQuery
+
+    monkeypatch.setattr(compile_conditions, "PAGE_EXISTS_MIN_ROWS", 100)
 
     zq = ZQuery(GRAPH)
     query = "q=vmNics.l3NetworkUuid=l3a&replyWithCount=true"

@@ -58,8 +58,8 @@ from zquery.operators import OPERATORS, leading_wildcard, predicate
 from zquery.plan import Guard, Hop, QueryPlan, ResolvedCondition, TagKind
 from zquery.schema.graph import Relation, Resource
 
-__all__ = ["COUNT_EXISTS_MIN_ROWS", "SELECTIVE_FRACTION", "TO_ONE_JOIN_FRACTION",
-           "ConditionsSql", "compile_conditions"]
+__all__ = ["COUNT_EXISTS_MIN_ROWS", "PAGE_EXISTS_MIN_ROWS", "SELECTIVE_FRACTION",
+           "TO_ONE_JOIN_FRACTION", "ConditionsSql", "compile_conditions"]
 
 Predicate = ColumnElement[bool]
 
@@ -74,6 +74,11 @@ TO_ONE_JOIN_FRACTION = 0.25
 #: a correlated EXISTS runs its joins once per root row (EXISTS/IN measured 3.3× at 1,000
 #: VMs, 1.1–1.25× at 20,000, 0.57× at 1M in the SQL-shape research: crossover ~45,000).
 COUNT_EXISTS_MIN_ROWS = 50_000
+#: On SQLite, an unselective page over fewer root rows than this stays ``IN`` too: EXISTS
+#: pays by stopping once a page is full, which saves little under ten default pages
+#: (EXISTS/IN measured 1.3–1.9× at 1,000 VMs, 1.05–3.3× at 5,000, 0.38× at 20,000). A
+#: table size, not the request's limit, so a cached shape fits every limit.
+PAGE_EXISTS_MIN_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +325,8 @@ def _choose(ctx: Context, root: Resource,
     if selectivity is Selectivity.SELECTIVE:
         return page, False, why, why
     rows = ctx.stats.rows(root.table) if ctx.stats is not None else None
+    if page and rows is not None and rows < PAGE_EXISTS_MIN_ROWS:
+        page, why = False, f"{why}; page over {rows} < {PAGE_EXISTS_MIN_ROWS} rows"
     if rows is not None and rows < COUNT_EXISTS_MIN_ROWS:
         return page, False, why, f"{why}; count over {rows} < {COUNT_EXISTS_MIN_ROWS} rows"
     return page, True, why, why
