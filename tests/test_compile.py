@@ -25,7 +25,14 @@ from zstack_like import GRAPH
 
 from zquery import dialects
 from zquery.compile import CompiledQuery, compile_plan
-from zquery.errors import DatabaseUnavailable, ExecuteError, QueryTimeout, UnsupportedDialect
+from zquery.errors import (
+    DatabaseUnavailable,
+    ExecuteError,
+    PatternTooLong,
+    QueryTimeout,
+    UnsupportedDialect,
+    ZQueryError,
+)
 from zquery.plan import QueryPlan, Scope
 from zquery.request import parse_request
 from zquery.resolve import ResolveOptions, resolve
@@ -621,6 +628,8 @@ ERRORS: list[tuple[str, Any, type[ExecuteError]]] = [
     ("sqlite cannot open", lambda: sqlite3.OperationalError("unable to open database file"),
      DatabaseUnavailable),
     ("sqlite syntax", lambda: sqlite3.OperationalError("near 'x': syntax error"), ExecuteError),
+    ("sqlite long LIKE pattern",
+     lambda: sqlite3.OperationalError("LIKE or GLOB pattern too complex"), PatternTooLong),
     ("pg statement timeout", lambda: _psycopg_error("57014"), QueryTimeout),
     ("pg connection failure", lambda: _psycopg_error("08006"), DatabaseUnavailable),
     ("pg admin shutdown", lambda: _psycopg_error("57P01"), DatabaseUnavailable),
@@ -637,7 +646,7 @@ ERRORS: list[tuple[str, Any, type[ExecuteError]]] = [
 
 @pytest.mark.parametrize("wrapped", [False, True])
 @pytest.mark.parametrize(("case", "make", "kind"), ERRORS, ids=[e[0] for e in ERRORS])
-def test_classify_db_error(case: str, make: Any, kind: type[ExecuteError],
+def test_classify_db_error(case: str, make: Any, kind: type[ZQueryError],
                            wrapped: bool) -> None:
     error = make()
     if wrapped and not isinstance(error, sa.exc.SQLAlchemyError):

@@ -35,7 +35,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from zquery.errors import DatabaseUnavailable, ExecuteError, QueryTimeout, UnsupportedDialect
+from zquery.errors import (
+    DatabaseUnavailable,
+    ExecuteError,
+    PatternTooLong,
+    QueryTimeout,
+    UnsupportedDialect,
+)
 
 __all__ = [
     "BYTEWISE_POSTGRESQL",
@@ -368,15 +374,17 @@ def _mysql_timeout_variable(connection: sa.Connection, ms: int) -> tuple[str, fl
 
 # -- database errors ----------------------------------------------------------------------
 
+_SQLITE_LONG_PATTERN = "LIKE or GLOB pattern too complex"
 _PG_TIMEOUT = {"57014"}                         # query_canceled (statement_timeout)
 _PG_GONE = {"57P01", "57P02", "57P03"}          # admin/crash shutdown, cannot connect now
 _MYSQL_TIMEOUT = {1969, 3024, 1317}             # max_statement_time, max_execution_time, killed
 _MYSQL_GONE = {2002, 2003, 2006, 2013, 2055}    # cannot connect, server gone, lost connection
 
 
-def classify_db_error(exc: BaseException) -> ExecuteError:
+def classify_db_error(exc: BaseException) -> ExecuteError | PatternTooLong:
     """Map a driver/SQLAlchemy error to :class:`QueryTimeout`, :class:`DatabaseUnavailable`
-    or :class:`ExecuteError`; the message names no SQL text and no value.
+    or :class:`ExecuteError`, or to :class:`PatternTooLong` (a 400) when SQLite refuses a
+    LIKE pattern as too long; the message names no SQL text and no value.
 
     >>> classify_db_error(sqlite3.OperationalError("interrupted")).code
     'execute.timeout'
@@ -398,6 +406,10 @@ def classify_db_error(exc: BaseException) -> ExecuteError:
             or (isinstance(orig, sqlite3.OperationalError) and str(orig) == "interrupted")):
         return QueryTimeout("the query ran past its statement timeout", extra=extra,
                             hint="narrow the conditions or raise the timeout")
+    if isinstance(orig, sqlite3.OperationalError) and str(orig) == _SQLITE_LONG_PATTERN:
+        return PatternTooLong("a ~= or !~= value is longer than SQLite's LIKE accepts",
+                              hint="SQLite reads LIKE patterns up to 50,000 bytes; shorten "
+                                   "the value or use PostgreSQL or MariaDB")
     if (getattr(exc, "connection_invalidated", False)
             or (isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in _PG_GONE))
             or errno in _MYSQL_GONE or _is_psycopg_link_failure(orig, sqlstate)

@@ -40,6 +40,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotAllowedHere",
     "PathEndsOnRelation",
+    "PatternTooLong",
     "QueryTimeout",
     "RequestError",
     "ResolveError",
@@ -304,6 +305,13 @@ class TooLong(LimitError):
 
 class LimitTooLarge(LimitError):
     code = "limit.max_limit"
+
+
+class PatternTooLong(LimitError):
+    """A ``~=``/``!~=`` value within zquery's limits but past the database's own limit on
+    LIKE patterns (SQLite: 50,000 bytes, fixed when SQLite is built)."""
+
+    code = "limit.pattern_length"
 
 
 # -- execution -------------------------------------------------------------------------
