@@ -72,30 +72,37 @@ _ROOT = "VmInstance"
 
 class HandTables:
     """The tables a hand-writer works with, and the root's inventory columns, listed once
-    (as a hand-writer lists them in the code: building them is not part of the floor)."""
+    (as a hand-writer lists them in the code: building them is not part of the floor).
 
-    def __init__(self, graph: SchemaGraph) -> None:
+    *prebuilt* (the **value floor**): ``SELECT <inventory columns> FROM root`` is built once
+    too, as a server keeps it, so a page builds only what holds the request's values (its
+    tests, WHERE, LIMIT). No builder of the statement from new values can do less through
+    SQLAlchemy; the peer bounds of section 1 are taken against it.
+    """
+
+    def __init__(self, graph: SchemaGraph, *, prebuilt: bool = False) -> None:
         self.tables: Mapping[str, sa.Table] = build_metadata(graph).tables
         root = graph.resource(_ROOT)
         table = self.tables[root.table]
         self.root_columns: tuple[ColumnElement[Any], ...] = tuple(
             table.c[f.column] if f.column == f.name else table.c[f.column].label(f.name)
             for f in root.fields.values() if f.mapped is None)
+        self.base: Select[Any] | None = sa.select(*self.root_columns) if prebuilt else None
 
     def __getitem__(self, name: str) -> sa.Table:
         return self.tables[name]
 
 
 Tables = HandTables
-_HAND_TABLES: dict[int, tuple[SchemaGraph, HandTables]] = {}
+_HAND_TABLES: dict[tuple[int, bool], tuple[SchemaGraph, HandTables]] = {}
 
 
-def hand_tables(graph: SchemaGraph) -> HandTables:
-    """The (cached) :class:`HandTables` of *graph*."""
-    found = _HAND_TABLES.get(id(graph))
+def hand_tables(graph: SchemaGraph, *, prebuilt: bool = False) -> HandTables:
+    """The (cached) :class:`HandTables` of *graph* (*prebuilt*: for the value floor)."""
+    found = _HAND_TABLES.get((id(graph), prebuilt))
     if found is None or found[0] is not graph:
-        found = (graph, HandTables(graph))
-        _HAND_TABLES[id(graph)] = found
+        found = (graph, HandTables(graph, prebuilt=prebuilt))
+        _HAND_TABLES[(id(graph), prebuilt)] = found
     return found[1]
 
 
@@ -123,7 +130,10 @@ def page(t: Tables, where: Sequence[Predicate], *, from_: Any = None,
           columns: Sequence[ColumnElement[Any]] | None = None,
           order: Sequence[ColumnElement[Any]] = (), limit: int = DEFAULT_LIMIT,
           offset: int = 0) -> Select[Any]:
-    stmt = sa.select(*(columns if columns is not None else t.root_columns))
+    if columns is None and t.base is not None:
+        stmt = t.base
+    else:
+        stmt = sa.select(*(columns if columns is not None else t.root_columns))
     if from_ is not None:
         stmt = stmt.select_from(from_)
     stmt = stmt.where(*where)

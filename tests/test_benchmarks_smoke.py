@@ -92,6 +92,20 @@ def test_the_reference_shape_returns_the_floors_rows(
                        entry.reference(tables, data.values, db.kind)) is None
 
 
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
+def test_the_value_floor_builds_the_floors_statements(entry: Entry) -> None:
+    """The value floor (prebuilt SELECT list) differs from the floor in cost only."""
+    from benchmarks.schema import test_graph
+    from benchmarks.values import Values
+
+    graph, values = test_graph(), Values.variant(5, list_size=3)
+    for dialect in ("sqlite", "postgresql", "mysql"):
+        floor = entry.floor(hand_tables(graph), values, dialect)
+        value_floor = entry.floor(hand_tables(graph, prebuilt=True), values, dialect)
+        assert [str(s) for s in floor.all()] == [str(s) for s in value_floor.all()]
+        assert hand_tables(graph, prebuilt=True).base is not None
+
+
 def test_the_harness_runs_end_to_end_and_writes_its_report(tmp_path: Path) -> None:
     entries = "one_condition,one_hop,two_hops,group_by,count,in_list"
     # The load section has its own test (tests/test_benchmarks_load.py).
