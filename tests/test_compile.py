@@ -752,6 +752,22 @@ def test_stats_choose_the_shape(analysed: sa.Engine, query: str, kind: str, why:
     assert sorted(without) == sorted(keys)
 
 
+def test_sqlite_joins_an_unselective_to_one_path_on_a_large_table(
+        analysed: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From TO_ONE_JOIN_MIN_ROWS root rows an unselective to-one path is a JOIN too."""
+    from zquery import compile_conditions
+
+    plan = planned("q=host.zoneUuid=za&replyWithCount=true&limit=30")
+    small_keys, small_total, small = _run(analysed, plan)
+    assert small.shapes[0].startswith("q[0]: IN semi-join")
+    monkeypatch.setattr(compile_conditions, "TO_ONE_JOIN_MIN_ROWS", 100)
+    keys, total, compiled = _run(analysed, plan)
+    assert compiled.shapes[0].startswith("q[0]: inner JOIN over VmInstance→Host")
+    assert compiled.shapes[0].endswith("root of 200 ≥ 100 rows)")
+    assert compiled.rows is not None and " JOIN " in sql(compiled.rows, "sqlite")
+    assert (keys, total) == (small_keys, small_total) and total == 100
+
+
 def test_sqlite_page_keeps_in_on_a_small_table(analysed: sa.Engine) -> None:
     """Under PAGE_EXISTS_MIN_ROWS root rows an unselective page stays IN, with the reason."""
     plan = planned("q=vmNics.l3NetworkUuid=l3a")
