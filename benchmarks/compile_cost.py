@@ -9,8 +9,8 @@ answer from the text:
   already-typed values;
 * ``value floor``: the floor on a prebuilt ``SELECT`` list (``hand_tables(prebuilt=True)``):
   only what holds the values is built, the least any builder of the statement can do, and
-  what the peer bounds are taken against (a peer's ``select(Model)`` is one entity, not the
-  column list the floor coerces each time);
+  what the peer targets' budgets are taken against (a peer's ``select(Model)`` is one
+  entity, not the column list the floor coerces each time);
 * ``pyrsql`` and ``odata``: the peer's text → ``Select`` (only the filters it can say, and
   only when its statement finds the floor's rows: :func:`peer_problems`).
 
@@ -73,12 +73,6 @@ class CompileRow:
     #: The value floor (µs): the floor with its SELECT list prebuilt; zquery / it, same-round.
     value_floor: float = 0.0
     ratio_to_value_floor: float = 0.0
-    #: Peer time / floor time (same-round).
-    peer_to_floor: dict[str, float] = field(default_factory=dict)
-    #: Peer time / value-floor time (same-round): below the peer target's factor, beating
-    #: the peer by that factor means building the values' expressions faster than
-    #: SQLAlchemy builds them, which no cold build can.
-    peer_to_value_floor: dict[str, float] = field(default_factory=dict)
     peer_notes: dict[str, str] = field(default_factory=dict)
 
 
@@ -205,7 +199,5 @@ def run_compile_cost(graph: SchemaGraph, entries: Sequence[Entry], *, rounds: in
             found = samples[(entry.name, peer)]["total"]
             row.peers[peer] = median(found) * 1e6
             row.peer_ratio[peer] = ratio_median(found, zq["total"])
-            row.peer_to_floor[peer] = ratio_median(found, floor)
-            row.peer_to_value_floor[peer] = ratio_median(found, values_only)
         rows.append(row)
     return CompileResult(rows, dialect, rounds)
