@@ -75,9 +75,10 @@ SELECTIVE_FRACTION = 0.02
 #: near 50% and loses up to 1.3× at 60–70%, where ``IN`` scans the root in order).
 TO_ONE_JOIN_FRACTION = 0.25
 #: On SQLite, from this many root rows (``sqlite_stat1``) a to-one path is an inner JOIN
-#: whatever its selectivity. Measured with the demo estate, JOIN/IN: 0.01–0.16× on sorted
-#: or ``replyWithCount`` pages (``IN`` lists the targets, then sorts every matching root
-#: row), 0.43–0.98× on the rest, at 10,000 to 1,000,000 VMs; but up to 2× at 1,000 VMs.
+#: whatever its selectivity. Measured with the demo estate, JOIN/IN: 0.01–0.16× on pages
+#: in key or name order (``IN`` lists the targets, then sorts every matching root row),
+#: 0.43–1.02× on the rest (date-sorted pages, counts), at 10,000 to 1,000,000 VMs; but up
+#: to 2× at 1,000 VMs.
 TO_ONE_JOIN_MIN_ROWS = 10_000
 #: On SQLite, a count over fewer root rows than this (``sqlite_stat1``) stays ``IN``:
 #: a correlated EXISTS runs its joins once per root row (EXISTS/IN measured 3.3× at 1,000
