@@ -163,10 +163,8 @@ def _page(ctx: Context, plan: QueryPlan, root: FromClause, where: tuple[Predicat
         joined, order = source, list(shared)
     else:
         joined, order = _sort(ctx, plan, root, source)
-        pk = plan.resource.primary_key
-        if plan.paged and not any(not s.hops and s.field is not None and s.field.column == pk
-                                  for s in plan.sort):
-            order.append(_order(root.c[pk], False, ctx.traits, nullable=False))
+        if _needs_key_order(plan):
+            order.append(_key_order(ctx, plan, root))
     stmt = base if joined is root else base.select_from(joined)
     stmt = stmt.where(*where)
     return _paginate(stmt.order_by(*order) if order else stmt, plan,
@@ -183,16 +181,27 @@ def _root_order(ctx: Context, plan: QueryPlan,
         if key.hops or key.field is None or key.field.mapped is not None:
             return None
         keys.append((key.field.column, key.descending))
-    pk = plan.resource.primary_key
 
     def build() -> tuple[ColumnElement[Any], ...]:
         order = [_order(root.c[column], descending, ctx.traits) for column, descending in keys]
-        if plan.paged and all(column != pk for column, _ in keys):
-            order.append(_order(root.c[pk], False, ctx.traits, nullable=False))
+        if _needs_key_order(plan):
+            order.append(_key_order(ctx, plan, root))
         return tuple(order)
 
     return ctx.tables.memo(("order", plan.resource.name, tuple(keys), plan.paged,
                             ctx.traits.name), build)
+
+
+def _needs_key_order(plan: QueryPlan) -> bool:
+    """A paged request ends its ORDER BY with the primary key unless a sort key is it."""
+    pk = plan.resource.primary_key
+    return plan.paged and not any(not s.hops and s.field is not None and s.field.column == pk
+                                  for s in plan.sort)
+
+
+def _key_order(ctx: Context, plan: QueryPlan, root: FromClause) -> ColumnElement[Any]:
+    """The tie-breaker the contract appends to a paged sort: the primary key, ascending."""
+    return _order(root.c[plan.resource.primary_key], False, ctx.traits, nullable=False)
 
 
 def _paginate(stmt: Select[Any], plan: QueryPlan, named: bool) -> Select[Any]:

@@ -298,20 +298,23 @@ def _sort(singles: dict[str, str]) -> tuple[SortKey, ...]:
 
 
 def _sort_keys_of(value: str) -> tuple[SortKey, ...]:
-    """:func:`_sort_keys`, from a bounded cache when *value* is short.
-
-    ``sort``, ``fields`` and ``groupBy`` name fields, never values, so a server sees few
-    distinct ones. The result is a tuple of frozen nodes that every request may share;
-    errors are raised afresh each time (``lru_cache`` never stores an exception).
-    """
-    return (_sort_keys_cached(value) if len(value) <= _CACHED_NAMES_LENGTH
-            else _sort_keys(value))
+    """:func:`_sort_keys`, from a bounded cache when *value* is short (:func:`_short`)."""
+    return (_sort_keys_cached if _short(value) else _sort_keys)(value)
 
 
 def _names_of(value: str, param: str) -> tuple[FieldRef, ...]:
-    """:func:`_names`, from a bounded cache when *value* is short (see :func:`_sort_keys_of`)."""
-    return (_names_cached(value, param) if len(value) <= _CACHED_NAMES_LENGTH
-            else _names(value, param))
+    """:func:`_names`, from a bounded cache when *value* is short (:func:`_short`)."""
+    return (_names_cached if _short(value) else _names)(value, param)
+
+
+def _short(value: str) -> bool:
+    """Whether a ``sort``/``fields``/``groupBy`` value's parse may be cached.
+
+    They name fields, never values, so a server sees few distinct ones. A cached result is
+    a tuple of frozen nodes that every request may share; errors are raised afresh each
+    time (``lru_cache`` never stores an exception).
+    """
+    return len(value) <= _CACHED_NAMES_LENGTH
 
 
 def _sort_keys(value: str) -> tuple[SortKey, ...]:
