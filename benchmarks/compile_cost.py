@@ -8,9 +8,9 @@ answer from the text:
 * ``floor``: the same statements built by hand (:mod:`benchmarks.handwritten`) from
   already-typed values;
 * ``value floor``: the floor on a prebuilt ``SELECT`` list (``hand_tables(prebuilt=True)``):
-  only what holds the values is built, the least any builder of the statement can do, and
-  what the peer targets' budgets are taken against (a peer's ``select(Model)`` is one
-  entity, not the column list the floor coerces each time);
+  only what holds the values is built, the least a hand-writer does through SQLAlchemy's
+  public operators (a peer's ``select(Model)`` is one entity, not the column list the floor
+  coerces each time; zquery builds its comparisons directly and can go below it);
 * ``pyrsql`` and ``odata``: the peer's text → ``Select`` (only the filters it can say, and
   only when its statement finds the floor's rows: :func:`peer_problems`).
 

@@ -76,8 +76,9 @@ class HandTables:
 
     *prebuilt* (the **value floor**): ``SELECT <inventory columns> FROM root`` is built once
     too, as a server keeps it, so a page builds only what holds the request's values (its
-    tests, WHERE, LIMIT). No builder of the statement from new values can do less through
-    SQLAlchemy; the peer bounds of section 1 are taken against it.
+    tests, WHERE, LIMIT) through SQLAlchemy's public operators. zquery builds its
+    comparisons and semi-joins as elements directly (the same expressions, without the
+    operators' coercion dispatch), so it can go below this.
     """
 
     def __init__(self, graph: SchemaGraph, *, prebuilt: bool = False) -> None:

@@ -40,3 +40,11 @@ ensure_databases() {
   export ZQUERY_PG_URL="${ZQUERY_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
   export ZQUERY_MYSQL_URL="${ZQUERY_MYSQL_URL:-mysql+pymysql://root@127.0.0.1:3306/test}"
 }
+
+ensure_wrk() {  # the HTTP load generator of the benchmarks' load section (Debian's package)
+  if ! command -v wrk >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    (apt-get install -y -q wrk >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1; }) \
+      || echo "wrk could not be installed: the load-section test will skip" >&2
+  fi
+}

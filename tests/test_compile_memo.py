@@ -106,3 +106,24 @@ def test_too_many_conditions_counts_every_condition() -> None:
         parse_request(query, limits=Limits(max_conditions=3))
     assert caught.value.extra["actual"] == 7
     assert caught.value.param == "q[3]"
+
+
+@pytest.mark.parametrize("exists_first", [False, True])
+def test_the_semi_join_is_the_expression_sqlalchemys_in_builds(exists_first: bool) -> None:
+    """``in_select`` skips SQLAlchemy's coercion; it must build ``key.in_(subquery)``."""
+    import sqlalchemy as sa
+
+    from zquery.compile_support import in_select
+    md = sa.MetaData()
+    vm = sa.Table("vm", md, sa.Column("uuid", sa.String(32)))
+    nic = sa.Table("nic", md, sa.Column("vm", sa.String(32)), sa.Column("ip", sa.String(32)))
+    inner = sa.select(nic.c.vm).set_label_style(sa.LABEL_STYLE_NONE).where(nic.c.ip == "x")
+    if exists_first:  # a statement used elsewhere first must not change the result
+        inner.exists()
+    built, expected = in_select(vm.c.uuid, inner), vm.c.uuid.in_(inner.scalar_subquery())
+    for mine, theirs in ((built, expected), (~built, ~expected)):
+        for dialect in DIALECTS.values():
+            assert str(mine.compile(dialect=dialect)) == str(theirs.compile(dialect=dialect))
+    assert built._generate_cache_key() == expected._generate_cache_key()
+    page = sa.select(vm).where(built)
+    assert page._generate_cache_key() == sa.select(vm).where(expected)._generate_cache_key()

@@ -402,3 +402,15 @@ def test_unreachable_database(url: str) -> None:
     compiled = compile_plan(plan, GRAPH, dialect=engine.dialect.name)
     with Session(engine) as session, pytest.raises(DatabaseUnavailable):
         execute(session, plan, compiled, GRAPH)
+
+
+@pytest.mark.parametrize(("limit", "start"), [(2, 2), (2, 3), (3, 2), (2, 2), (1, 4)])
+def test_pages_with_equal_and_unequal_limit_and_start(any_estate: sa.Engine, limit: int,
+                                                      start: int) -> None:
+    """LIMIT and OFFSET parameters are shared objects per value: a page whose limit equals
+    its start must not disturb the compiled cache for one where they differ (run in order
+    on one engine)."""
+    with any_estate.connect() as conn:
+        page = run(conn, "VmInstance", f"sort=uuid&limit={limit}&start={start}")
+    uuids = sorted(v["uuid"] for v in rows_of("VmInstanceVO"))
+    assert [v["uuid"] for v in page["inventories"]] == uuids[start:start + limit]

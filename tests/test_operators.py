@@ -306,3 +306,79 @@ def test_unicode_lower_casing_on_every_database(op_engine: sa.Engine, text: str)
         lowered = conn.execute(sa.select(getattr(sa.func, function)(
             sa.literal(text, sa.String())))).scalar_one()
     assert lowered == text.lower()
+
+
+# -- the built expressions are SQLAlchemy's own -----------------------------------------
+
+_TYPED_COLUMNS = [
+    ("string", sa.String(64), "vm-1"), ("text", sa.Text(), "x"),
+    ("integer", sa.Integer(), 7), ("bigint variant",
+                                   sa.BigInteger().with_variant(sa.Integer(), "sqlite"), 2**40),
+    ("float", sa.Float(), 1.5), ("datetime", sa.DateTime(), datetime(2021, 1, 2, 3, 4, 5)),
+    ("boolean", sa.Boolean(), True), ("string, integer value", sa.String(8), 3),
+]
+_SQLALCHEMY_OPS = {Operator.EQ: "__eq__", Operator.NE: "__ne__", Operator.GT: "__gt__",
+                   Operator.LT: "__lt__", Operator.GE: "__ge__", Operator.LE: "__le__"}
+
+
+@pytest.mark.parametrize("dialect", sorted(SQL_DIALECTS))
+@pytest.mark.parametrize("op", list(_SQLALCHEMY_OPS), ids=lambda op: op.name)
+@pytest.mark.parametrize(("kind", "sql_type", "value"), _TYPED_COLUMNS,
+                         ids=[c[0] for c in _TYPED_COLUMNS])
+def test_comparisons_build_what_sqlalchemys_operators_build(
+        kind: str, sql_type: Any, value: Any, op: Operator, dialect: str) -> None:
+    """The comparison builders skip SQLAlchemy's coercion dispatch; the result must not
+    differ from ``column <op> value`` in SQL, parameters, negation or cache key."""
+    table = sa.Table("t", sa.MetaData(), sa.Column("c", sql_type))
+    traits = dialects.traits_for(dialect)
+    built = predicate(table.c.c, op, value, traits)
+    left = table.c.c
+    if op.is_ordering and traits.exact_collation and isinstance(sql_type, sa.String):
+        left = left.collate(traits.exact_collation)
+    operand = sa.literal(value, sql_type) if isinstance(value, bool) else value
+    expected = getattr(left, _SQLALCHEMY_OPS[op])(operand)
+    for mine, theirs in ((built, expected), (~built, ~expected)):
+        compiled, wanted = (e.compile(dialect=SQL_DIALECTS[dialect]) for e in (mine, theirs))
+        assert str(compiled) == str(wanted)
+        assert compiled.params == wanted.params
+        assert ([type(b.type) for b in compiled.binds.values()]
+                == [type(b.type) for b in wanted.binds.values()])
+    assert built._generate_cache_key() == expected._generate_cache_key()
+
+
+def test_a_custom_column_type_keeps_sqlalchemys_operator() -> None:
+    class Upper(sa.types.TypeDecorator[str]):
+        impl = sa.String
+        cache_ok = True
+
+        def bind_expression(self, bindvalue: Any) -> Any:
+            return sa.func.upper(bindvalue)
+
+    column = sa.Table("t", sa.MetaData(), sa.Column("c", Upper())).c.c
+    built = predicate(column, Operator.EQ, "x", dialects.traits_for("sqlite"))
+    assert str(built.compile(dialect=SQL_DIALECTS["sqlite"])) == "t.c = upper(?)"
+
+
+@pytest.mark.parametrize("dialect", sorted(SQL_DIALECTS))
+@pytest.mark.parametrize(("op", "value"), [
+    (Operator.LIKE, "vm-%"), (Operator.NOT_LIKE, r"50\%!"), (Operator.IN, ("a", "b")),
+    (Operator.NOT_IN, ("a",)), (Operator.IN, tuple(f"v{i}" for i in range(50)))],
+    ids=["like", "not like", "in", "not in", "in 50"])
+def test_like_and_lists_build_what_sqlalchemys_operators_build(
+        op: Operator, value: Any, dialect: str) -> None:
+    column = sa.Table("t", sa.MetaData(), sa.Column("c", sa.String(64))).c.c
+    traits = dialects.traits_for(dialect)
+    built = predicate(column, op, value, traits)
+    if op.is_like:
+        lower = getattr(sa.func, traits.lower_function)
+        pattern = lower(sa.literal(translate_like(value), sa.String()), type_=sa.String())
+        lowered = lower(column, type_=sa.String())
+        expected = (lowered.like(pattern, escape=LIKE_ESCAPE) if op is Operator.LIKE
+                    else lowered.not_like(pattern, escape=LIKE_ESCAPE))
+    else:
+        expected = column.in_(list(value)) if op is Operator.IN else column.not_in(list(value))
+    for mine, theirs in ((built, expected), (~built, ~expected)):
+        compiled, wanted = (e.compile(dialect=SQL_DIALECTS[dialect]) for e in (mine, theirs))
+        assert str(compiled) == str(wanted)
+        assert compiled.params == wanted.params
+    assert built._generate_cache_key() == expected._generate_cache_key()

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from zquery.frozen import quick_init
+
 __all__ = [
     "DEFAULT_LIMIT",
     "Condition",
@@ -32,6 +34,7 @@ __all__ = [
 DEFAULT_LIMIT = 1000
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Span:
     """Half-open character range ``[start, end)`` inside one parameter value."""
@@ -99,6 +102,7 @@ _POSITIVE = {
 _BY_SYMBOL = {op.value: op for op in Operator}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Path:
     """A dotted path such as ``vmNics.l3Network.name``."""
@@ -112,6 +116,7 @@ class Path:
         return ".".join(self.segments)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Condition:
     """One ``q`` value: ``path op value``.
@@ -150,6 +155,7 @@ class SortKey:
     descending: bool
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class QueryRequest:
     """Everything a query request says, parsed but not yet checked against a schema."""

@@ -38,18 +38,19 @@ the one table in :mod:`zquery.operators`; per-database details from
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Select
 
 from zquery.compile_conditions import compile_conditions
 from zquery.compile_support import Context, graph_tables
 from zquery.dialects import DialectTraits, SelectivityStats, traits_for
 from zquery.errors import ToManyNotAllowed
+from zquery.frozen import quick_init
 from zquery.plan import QueryPlan, ResolvedSort
 from zquery.schema.graph import Field, Relation, SchemaGraph
 
@@ -62,6 +63,7 @@ OFFSET_PARAM = "zq_offset"
 Predicate = ColumnElement[bool]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CompiledQuery:
     """The statements of one plan.
@@ -76,7 +78,7 @@ class CompiledQuery:
     rows: Select[Any] | None
     count: Select[Any] | None
     columns: tuple[Field, ...]
-    shapes: tuple[str, ...]
+    shapes: Sequence[str]
     hidden: tuple[str, ...] = ()
     #: Values for the named parameters (a shape-cache hit); the executor passes them.
     params: Mapping[str, Any] | None = None
@@ -100,8 +102,7 @@ def compile_plan(plan: QueryPlan, graph: SchemaGraph, *, dialect: str = "sqlite"
     conditions = compile_conditions(ctx, plan, root)
     source = conditions.source  # the root, or (SQLite) the root JOIN selective to-one paths
     own = ctx.filters(plan.resource, root)
-    rows_where = (*own, *conditions.rows)
-    count_where = (*own, *conditions.count)
+    rows_where = (*own, *conditions.rows) if own else conditions.rows
     columns: tuple[Field, ...] = plan.group_by
     hidden: tuple[str, ...] = ()
     rows = count = None
@@ -113,10 +114,10 @@ def compile_plan(plan: QueryPlan, graph: SchemaGraph, *, dialect: str = "sqlite"
         if not plan.count:
             rows = _page(ctx, plan, root, rows_where, selection, source)
     if plan.count or plan.reply_with_count:
+        count_where = (*own, *conditions.count)
         count = (_group_count(plan, root, count_where, source) if plan.group_by
-                 else _count_base(ctx, root, source).where(*count_where))
-    return CompiledQuery(rows=rows, count=count, columns=columns, shapes=conditions.shapes,
-                         hidden=hidden)
+                 else _count_base(ctx, source).where(*count_where))
+    return CompiledQuery(rows, count, columns, conditions.shapes, hidden)
 
 
 def _columns(plan: QueryPlan) -> tuple[tuple[Field, ...], tuple[str, ...]]:
@@ -152,44 +153,60 @@ def _selection(ctx: Context, plan: QueryPlan,
         columns, hidden = _columns(plan)
         return columns, hidden, sa.select(*(_labelled(root, f) for f in columns))
 
-    key = ("page", plan.resource.name, tuple(f.name for f in plan.fields))
+    key = ("page", plan.resource.name,
+           tuple([f.name for f in plan.fields]) if plan.fields else ())
     return ctx.tables.memo(key, build)
 
 
 def _page(ctx: Context, plan: QueryPlan, root: FromClause, where: tuple[Predicate, ...],
           base: Select[Any], source: FromClause) -> Select[Any]:
-    shared = _root_order(ctx, plan, root)
-    if shared is not None:
-        joined, order = source, list(shared)
-    else:
-        joined, order = _sort(ctx, plan, root, source)
-        if _needs_key_order(plan):
-            order.append(_key_order(ctx, plan, root))
+    named = ctx.bind_names is not None
+    order_key = _root_order_key(ctx, plan)
+    if order_key is not None:
+        # FROM (the root or a memoized JOIN), ORDER BY and LIMIT hold no condition value:
+        # that skeleton is built once per shape and limit, and a compile adds its WHERE
+        # (and OFFSET: one entry per start a client pages through would crowd the memo).
+        def skeleton() -> Select[Any]:
+            stmt = base if source is root else base.select_from(source)
+            order = _root_order(ctx, plan, root, order_key)
+            return _limit(stmt.order_by(*order) if order else stmt, plan.limit, named)
+
+        stmt = ctx.tables.memo(("paged", base, source, order_key, plan.limit, named),
+                               skeleton).where(*where)
+        return _offset(stmt, plan.start, named) if plan.start else stmt
+    joined, order = _sort(ctx, plan, root, source)
+    if _needs_key_order(plan):
+        order.append(_key_order(ctx, plan, root))
     stmt = base if joined is root else base.select_from(joined)
     stmt = stmt.where(*where)
-    return _paginate(stmt.order_by(*order) if order else stmt, plan,
-                     ctx.bind_names is not None)
+    return _paginate(stmt.order_by(*order) if order else stmt, plan, named)
 
 
-def _root_order(ctx: Context, plan: QueryPlan,
-                root: FromClause) -> tuple[ColumnElement[Any], ...] | None:
-    """The ORDER BY of a sort on the root's own columns, the key appended when paged: it
-    holds no value, so it is built once per sort (None: a key walks a relation or is
-    mapped, and :func:`_sort` joins tables for it)."""
+def _root_order_key(ctx: Context, plan: QueryPlan) -> tuple[Any, ...] | None:
+    """The memo key of a sort on the root's own columns (None: a key walks a relation or
+    is mapped, and :func:`_sort` joins tables for it)."""
+    if not plan.sort:
+        return ("order", plan.resource.name, (), plan.paged, ctx.traits.name)
     keys: list[tuple[str, bool]] = []
     for key in plan.sort:
         if key.hops or key.field is None or key.field.mapped is not None:
             return None
         keys.append((key.field.column, key.descending))
+    return ("order", plan.resource.name, tuple(keys), plan.paged, ctx.traits.name)
 
+
+def _root_order(ctx: Context, plan: QueryPlan, root: FromClause,
+                key: tuple[Any, ...]) -> tuple[ColumnElement[Any], ...]:
+    """The ORDER BY of a sort on the root's own columns, the key appended when paged: it
+    holds no value, so it is built once per sort."""
     def build() -> tuple[ColumnElement[Any], ...]:
-        order = [_order(root.c[column], descending, ctx.traits) for column, descending in keys]
+        order = [_order(root.c[column], descending, ctx.traits)
+                 for column, descending in key[2]]
         if _needs_key_order(plan):
             order.append(_key_order(ctx, plan, root))
         return tuple(order)
 
-    return ctx.tables.memo(("order", plan.resource.name, tuple(keys), plan.paged,
-                            ctx.traits.name), build)
+    return ctx.tables.memo(key, build)
 
 
 def _needs_key_order(plan: QueryPlan) -> bool:
@@ -205,13 +222,36 @@ def _key_order(ctx: Context, plan: QueryPlan, root: FromClause) -> ColumnElement
 
 
 def _paginate(stmt: Select[Any], plan: QueryPlan, named: bool) -> Select[Any]:
-    if named:
-        # Typed Integer: PostgreSQL must not see LIMIT of an unknown-typed parameter.
-        stmt = stmt.limit(sa.bindparam(LIMIT_PARAM, plan.limit, type_=sa.Integer()))
-        return (stmt.offset(sa.bindparam(OFFSET_PARAM, plan.start, type_=sa.Integer()))
-                if plan.start else stmt)
-    stmt = stmt.limit(plan.limit)
-    return stmt.offset(plan.start) if plan.start else stmt
+    stmt = _limit(stmt, plan.limit, named)
+    return _offset(stmt, plan.start, named) if plan.start else stmt
+
+
+def _limit(stmt: Select[Any], limit: int, named: bool) -> Select[Any]:
+    # Typed Integer: PostgreSQL must not see LIMIT of an unknown-typed parameter.
+    return stmt.limit(sa.bindparam(LIMIT_PARAM, limit, type_=sa.Integer()) if named
+                      else _count_param(limit))
+
+
+def _offset(stmt: Select[Any], start: int, named: bool) -> Select[Any]:
+    return stmt.offset(sa.bindparam(OFFSET_PARAM, start, type_=sa.Integer()) if named
+                       else _count_param(start))
+
+
+#: LIMIT/OFFSET parameters by value. A bound integer is immutable, so one object serves
+#: every statement with that value; SQLAlchemy coerces a bare ``int`` anew each time (7 of
+#: a one-condition compile's ~30 µs). Bounded: a client chooses the numbers.
+_COUNT_PARAMS: dict[int, BindParameter[int]] = {}
+_COUNT_PARAMS_LIMIT = 1024
+
+
+def _count_param(value: int) -> BindParameter[int]:
+    found = _COUNT_PARAMS.get(value)
+    if found is None:
+        if len(_COUNT_PARAMS) >= _COUNT_PARAMS_LIMIT:
+            _COUNT_PARAMS.clear()
+        found = _COUNT_PARAMS[value] = sa.bindparam(None, value, type_=sa.Integer(),
+                                                    unique=True)
+    return found
 
 
 def condition_param(index: int) -> str:
@@ -314,12 +354,10 @@ def _grouped_page(ctx: Context, plan: QueryPlan, root: FromClause,
                      ctx.bind_names is not None)
 
 
-def _count_base(ctx: Context, root: sa.Table, source: FromClause) -> Select[Any]:
-    """``SELECT count(*) FROM root`` (built once per table), or ``FROM source``."""
-    if source is not root:
-        return sa.select(sa.func.count()).select_from(source)
-    return ctx.tables.memo(("count", root.name),
-                           lambda: sa.select(sa.func.count()).select_from(root))
+def _count_base(ctx: Context, source: FromClause) -> Select[Any]:
+    """``SELECT count(*) FROM source`` (the root or a memoized JOIN: built once each)."""
+    return ctx.tables.memo(("count", source),
+                           lambda: sa.select(sa.func.count()).select_from(source))
 
 
 def _group_count(plan: QueryPlan, root: FromClause, where: tuple[Predicate, ...],

@@ -49,14 +49,17 @@ same join.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, NamedFromClause
 
 from zquery.ast import Operator
+from zquery.compile_notes import Built, Note, ShapeNotes
 from zquery.compile_support import Chain, Context
 from zquery.dialects import Selectivity
+from zquery.frozen import quick_init
 from zquery.operators import OPERATORS, leading_wildcard, predicate
 from zquery.plan import Guard, Hop, QueryPlan, ResolvedCondition, TagKind
 from zquery.schema.graph import Relation, Resource
@@ -91,6 +94,7 @@ COUNT_EXISTS_MIN_ROWS = 50_000
 PAGE_EXISTS_MIN_ROWS = 10_000
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ConditionsSql:
     """The predicates for the page and for the count, one shape line per test, and the
@@ -98,7 +102,7 @@ class ConditionsSql:
 
     rows: tuple[Predicate, ...]
     count: tuple[Predicate, ...]
-    shapes: tuple[str, ...]
+    shapes: ShapeNotes
     source: FromClause
 
 
@@ -106,9 +110,8 @@ def compile_conditions(ctx: Context, plan: QueryPlan, root: NamedFromClause) -> 
     """Every condition (and guard) of *plan* as predicates on *root*."""
     rows: list[Predicate] = []
     count: list[Predicate] = []
-    shapes: list[tuple[int, str]] = []
-    shared: dict[tuple[Relation, ...], list[tuple[int, ResolvedCondition]]] = {}
-    column_test = f"column test on {plan.resource.name}"
+    notes: list[Note] = []
+    shared: dict[tuple[str, ...], list[tuple[int, ResolvedCondition]]] = {}
     for index, cond in enumerate(plan.conditions):
         param = cond.condition.param
         field = cond.field
@@ -118,29 +121,29 @@ def compile_conditions(ctx: Context, plan: QueryPlan, root: NamedFromClause) -> 
                              ctx.bind_name(cond.condition))
             rows.append(test)
             count.append(test)
-            shapes.append((index, f"{param}: {column_test}"))
+            notes.append((index, param, None, ""))
             continue
         if _shares_to_one_path(cond):
-            shared.setdefault(tuple(h.relation for h in cond.hops), []).append((index, cond))
+            # Relation names from the root name one path (names are unique per resource).
+            shared.setdefault(tuple([h.relation.name for h in cond.hops]), []).append(
+                (index, cond))
             continue
         page_exists, count_exists, why, count_why = _choose(ctx, plan.resource, cond)
         page = _condition(ctx, root, cond, exists=page_exists)
         rows.append(page.predicate)
-        shapes.append((index, f"{param}: {page.describe(plan.resource, why)}"))
+        notes.append((index, param, page, why))
         if count_exists == page_exists:
             count.append(page.predicate)
         else:
             counted = _condition(ctx, root, cond, exists=count_exists)
             count.append(counted.predicate)
-            shapes.append((index,
-                           f"{param} (count): {counted.describe(plan.resource, count_why)}"))
+            notes.append((index, f"{param} (count)", counted, count_why))
         for guard in cond.guards:
             if guard.depth == 0:
                 built = _guard(ctx, root, guard)
                 rows.append(built.predicate)
                 count.append(built.predicate)
-                shapes.append((index, f"{param} guard: "
-                                      f"{built.describe(plan.resource, 'has at least one')}"))
+                notes.append((index, f"{param} guard", built, "has at least one"))
     source: FromClause = root
     for group in shared.values():
         conds = [cond for _, cond in group]
@@ -151,38 +154,15 @@ def compile_conditions(ctx: Context, plan: QueryPlan, root: NamedFromClause) -> 
             built = _shared(ctx, root, conds)
         rows.append(built.predicate)
         count.append(built.predicate)
-        params = [cond.condition.param for _, cond in group]
-        note = "to-one" if len(group) == 1 else "to-one, shared by " + ", ".join(params)
-        note += f"; {why}" if why else ""
-        shapes.extend((index, f"{cond.condition.param}: {built.describe(plan.resource, note)}")
-                      for index, cond in group)
-    shapes.sort(key=lambda item: item[0])
-    return ConditionsSql(tuple(rows), tuple(count), tuple(text for _, text in shapes), source)
-
-
-@dataclass(frozen=True, slots=True)
-class _Built:
-    predicate: Predicate
-    kind: str                      # "column", "IN", "EXISTS", "NOT EXISTS", "JOIN"
-    path: tuple[str, ...]          # resources walked after the root
-    tables: tuple[str, ...] = ()   # extra tables (mapping, tag)
-    guards: tuple[str, ...] = ()   # relations that must have a target (simplified cycles)
-
-    def describe(self, root: Resource, why: str) -> str:
-        if self.kind == "column":
-            text = f"column test on {root.name}"
-        elif self.kind == "NOT EXISTS":
-            text = f"NOT EXISTS on {', '.join(self.tables)}"
-        elif self.kind == "JOIN":
-            text = f"inner JOIN over {'→'.join((root.name, *self.path))}"
-        else:
-            over = f" over {'→'.join((root.name, *self.path))}" if self.path else ""
-            joined = (f" joining {', '.join(self.tables)}" if self.path
-                      else f" on {', '.join(self.tables)}") if self.tables else ""
-            text = f"{self.kind} semi-join{over}{joined}"
-        if self.guards:
-            text += ", with at least one " + ", ".join(self.guards)
-        return f"{text} ({why})" if why else text
+        if len(group) == 1:
+            index, cond = group[0]
+            notes.append((index, cond.condition.param, built, ((cond.condition.param,), why)))
+            continue
+        params = tuple([cond.condition.param for cond in conds])
+        notes.extend((index, cond.condition.param, built, (params, why))
+                     for index, cond in group)
+    return ConditionsSql(tuple(rows), tuple(count), ShapeNotes(plan.resource.name, notes),
+                         source)
 
 
 def _shares_to_one_path(cond: ResolvedCondition) -> bool:
@@ -192,7 +172,7 @@ def _shares_to_one_path(cond: ResolvedCondition) -> bool:
 
 
 def _condition(ctx: Context, root: NamedFromClause, cond: ResolvedCondition, *,
-               exists: bool) -> _Built:
+               exists: bool) -> Built:
     chain = Chain(ctx)
     ends = _walk(chain, root, cond.hops)
     for guard in cond.guards:
@@ -204,10 +184,10 @@ def _condition(ctx: Context, root: NamedFromClause, cond: ResolvedCondition, *,
     if chain.empty:
         kind = "NOT EXISTS" if tables else "column"
         only = at_end[0] if len(at_end) == 1 else sa.and_(*at_end)
-        return _Built(only, kind, path, tables)
+        return Built(only, kind, path, tables)
     chain.where.extend(at_end)
     kind = "EXISTS" if exists else "IN"
-    return _Built(chain.semi_join(root, exists=exists), kind, path, tables, guards)
+    return Built(chain.semi_join(root, exists=exists), kind, path, tables, guards)
 
 
 def _walk(chain: Chain, root: NamedFromClause, hops: tuple[Hop, ...]) -> list[NamedFromClause]:
@@ -259,15 +239,15 @@ def _terminal(ctx: Context, chain: Chain, end: NamedFromClause,
             (mapped.table,))
 
 
-def _guard(ctx: Context, root: NamedFromClause, guard: Guard) -> _Built:
+def _guard(ctx: Context, root: NamedFromClause, guard: Guard) -> Built:
     chain = Chain(ctx)
     chain.hop(root, guard.relation)
     exists = ctx.traits.choose_by_selectivity and guard.relation.to_many
     kind = "EXISTS" if exists else "IN"
-    return _Built(chain.semi_join(root, exists=exists), kind, (guard.relation.target,))
+    return Built(chain.semi_join(root, exists=exists), kind, (guard.relation.target,))
 
 
-def _shared(ctx: Context, root: NamedFromClause, group: list[ResolvedCondition]) -> _Built:
+def _shared(ctx: Context, root: NamedFromClause, group: list[ResolvedCondition]) -> Built:
     chain = Chain(ctx)
     ends = _walk(chain, root, group[0].hops)
     tables: tuple[str, ...] = ()
@@ -276,11 +256,11 @@ def _shared(ctx: Context, root: NamedFromClause, group: list[ResolvedCondition])
         chain.where.extend(at_end)
         tables += tuple(t for t in extra if t not in tables)
     path = tuple(h.relation.target for h in group[0].hops)
-    return _Built(chain.semi_join(root, exists=False), "IN", path, tables)
+    return Built(chain.semi_join(root, exists=False), "IN", path, tables)
 
 
 def _joined(ctx: Context, source: FromClause, root: NamedFromClause,
-            group: list[ResolvedCondition]) -> tuple[FromClause, _Built]:
+            group: list[ResolvedCondition]) -> tuple[FromClause, Built]:
     """*source* inner-joined along the group's to-one path, and the group's tests on the
     target (its filters included) as one predicate for the WHERE."""
     end = root
@@ -289,8 +269,9 @@ def _joined(ctx: Context, source: FromClause, root: NamedFromClause,
         relation = hop.relation
         target = ctx.graph.resources[relation.target]
         alias = ctx.fresh(target.table)
-        source = source.join(
-            alias, ctx.tables.equal(alias, relation.remote_key, end, relation.local_key))
+        # Holds no value: one JOIN object per shape, so the statement built on it is too.
+        source = ctx.tables.memo(("inner join", source, alias.name, end.name, relation.name),
+                                 partial(_inner_join, ctx, source, alias, end, relation))
         tests.extend(ctx.filters(target, alias))
         end = alias
     for cond in group:
@@ -298,7 +279,13 @@ def _joined(ctx: Context, source: FromClause, root: NamedFromClause,
         tests.append(predicate(end.c[cond.field.column], cond.op, cond.value, ctx.traits,
                                ctx.bind_name(cond.condition)))
     test = tests[0] if len(tests) == 1 else sa.and_(*tests)
-    return source, _Built(test, "JOIN", tuple(h.relation.target for h in group[0].hops))
+    return source, Built(test, "JOIN", tuple([h.relation.target for h in group[0].hops]))
+
+
+def _inner_join(ctx: Context, source: FromClause, alias: NamedFromClause,
+                end: NamedFromClause, relation: Relation) -> FromClause:
+    return source.join(alias, ctx.tables.equal(alias, relation.remote_key, end,
+                                               relation.local_key))
 
 
 # -- SQLite: IN, EXISTS or JOIN -------------------------------------------------------------
@@ -313,8 +300,13 @@ def _to_one_join(ctx: Context, root: Resource,
         if (relation.through is not None
                 or relation.remote_key != ctx.graph.resources[relation.target].primary_key):
             return False, ""  # a JOIN is exact only onto at most one target row
-    if any(c.tag is not None or c.field is None or c.field.mapped is not None for c in group):
-        return False, ""  # tags and mapped fields bring tables of their own
+    for cond in group:
+        if cond.tag is not None or cond.field is None or cond.field.mapped is not None:
+            return False, ""  # tags and mapped fields bring tables of their own
+    if ctx.stats is None:  # what _selectivity finds without statistics, looked up
+        for cond in group:
+            if OPERATORS[cond.op].selective:
+                return True, _JOIN_BY_OPERATOR[cond.op]
     reasons = []
     for cond in group:  # ANDed: one selective condition makes the group selective
         selectivity, reason = _selectivity(ctx, root, cond, TO_ONE_JOIN_FRACTION)
@@ -354,6 +346,11 @@ def _to_many_semi_join(cond: ResolvedCondition) -> bool:
     return cond.to_many and (bool(cond.hops) or cond.op is not Operator.IS_NULL)
 
 
+#: The reason "by its operator", per operator (written once, not per compile).
+_BY_OPERATOR = {op: f"operator '{op.symbol}'" for op in Operator}
+_JOIN_BY_OPERATOR = {op: f"SQLite, selective: {why}" for op, why in _BY_OPERATOR.items()}
+
+
 def _selectivity(ctx: Context, root: Resource, cond: ResolvedCondition,
                  fraction: float) -> tuple[Selectivity, str]:
     """Selective when expected to keep at most *fraction* of the root's rows."""
@@ -366,11 +363,11 @@ def _selectivity(ctx: Context, root: Resource, cond: ResolvedCondition,
             return Selectivity.UNSELECTIVE, f"'{op.symbol}' with a leading wildcard"
         return Selectivity.UNKNOWN, f"'{op.symbol}' without a leading wildcard"
     if not hint:
-        return Selectivity.UNSELECTIVE, f"operator '{op.symbol}'"
+        return Selectivity.UNSELECTIVE, _BY_OPERATOR[op]
     estimate = _estimate_rows(ctx, cond)
     root_rows = ctx.stats.rows(root.table) if ctx.stats is not None else None
     if estimate is None or not root_rows:
-        return Selectivity.SELECTIVE, f"operator '{op.symbol}'"
+        return Selectivity.SELECTIVE, _BY_OPERATOR[op]
     share = f"~{estimate:.0f} of {root_rows} rows"
     if estimate <= fraction * root_rows:
         return Selectivity.SELECTIVE, share

@@ -25,15 +25,17 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql import operators as sql_operators
+from sqlalchemy.sql.elements import BinaryExpression, ColumnElement
 from sqlalchemy.sql.selectable import FromClause, NamedFromClause, Select
+from sqlalchemy.sql.type_api import BOOLEANTYPE
 
 from zquery.dialects import DialectTraits, SelectivityStats
 from zquery.plan import Scope
 from zquery.schema.graph import Relation, Resource, SchemaGraph
 from zquery.schema.tables import build_metadata
 
-__all__ = ["ACCOUNT_PARAM", "Chain", "Context", "GraphTables", "graph_tables"]
+__all__ = ["ACCOUNT_PARAM", "Chain", "Context", "GraphTables", "graph_tables", "in_select"]
 
 #: The bind parameter name of the account uuid in statements compiled with names.
 ACCOUNT_PARAM = "zq_account"
@@ -72,9 +74,10 @@ class GraphTables:
         """``build()``, computed once per *key* (immutable SQL pieces reused by every compile)."""
         found = self._memo.get(key, _MISSING)
         if found is _MISSING:
+            found = build()  # first: a build may fill the memo itself (nested pieces)
             if len(self._memo) >= MEMO_LIMIT:
                 self._memo.clear()
-            found = self._memo[key] = build()
+            self._memo[key] = found
         return cast(T, found)
 
     def equal(self, left: NamedFromClause, left_column: str, right: NamedFromClause,
@@ -91,12 +94,22 @@ class GraphTables:
 _GRAPHS: weakref.WeakKeyDictionary[SchemaGraph, GraphTables] = weakref.WeakKeyDictionary()
 
 
+#: The graph asked for last (weakly) and its tables: every compile asks, and a
+#: WeakKeyDictionary lookup makes a new weak reference each time.
+_LAST: tuple[Callable[[], SchemaGraph | None], GraphTables | None] = (lambda: None, None)
+
+
 def graph_tables(graph: SchemaGraph) -> GraphTables:
     """The (cached) :class:`GraphTables` of a graph."""
+    global _LAST
+    last = _LAST
+    if last[0]() is graph and last[1] is not None:
+        return last[1]
     found = _GRAPHS.get(graph)
     if found is None:
         found = GraphTables(graph)
         _GRAPHS[graph] = found
+    _LAST = (weakref.ref(graph), found)
     return found
 
 
@@ -221,15 +234,15 @@ class Chain:
             return correlated.where(*self.where).exists()
         inner = tables.memo(shape, self._in_base)
         key = outer.c[self.source_key]
-        # ``in_`` would make the scalar subquery itself, by a slower path (8 µs of ~23).
         if not self.where:
-            return tables.memo((*shape, "whole"), lambda: key.in_(inner.scalar_subquery()))
-        return key.in_(inner.where(*self.where).scalar_subquery())
+            return tables.memo((*shape, "whole"), lambda: in_select(key, inner))
+        return in_select(key, inner.where(*self.where))
 
     def _in_base(self) -> Select[Any]:
-        """``SELECT entry FROM <the joins>``."""
+        """``SELECT entry FROM <the joins>``, labelled as a scalar subquery needs (so
+        ``scalar_subquery()`` does not copy it again per compile)."""
         assert self.entry is not None
-        inner = sa.select(self.entry)
+        inner = sa.select(self.entry).set_label_style(sa.LABEL_STYLE_NONE)
         if isinstance(self.joined, sa.Join):  # a lone table is already the entry's FROM
             inner = inner.select_from(self.joined)
         return inner
@@ -237,5 +250,13 @@ class Chain:
     def _exists_base(self, outer: NamedFromClause) -> Select[Any]:
         """``SELECT 1 FROM <the joins> WHERE entry = outer.source_key``."""
         assert self.joined is not None and self.entry is not None
-        return sa.select(sa.literal_column("1")).select_from(self.joined).where(
+        return sa.select(sa.literal_column("1")).set_label_style(
+            sa.LABEL_STYLE_NONE).select_from(self.joined).where(
             self.entry == outer.c[self.source_key])
+
+
+def in_select(key: ColumnElement[Any], inner: Select[Any]) -> Predicate:
+    """``key IN (SELECT …)``: what ``key.in_(inner.scalar_subquery())`` builds (same SQL,
+    negation and cache key), without the coercion dispatch (6 rather than 21 µs)."""
+    return BinaryExpression(key, inner.scalar_subquery(), sql_operators.in_op,
+                            type_=BOOLEANTYPE, negate=sql_operators.not_in_op)

@@ -146,6 +146,9 @@ def traits_for(dialect: str) -> DialectTraits:
 
     A driver suffix (``postgresql+psycopg``) is ignored.
     """
+    known = _TRAITS.get(dialect)  # the usual spelling: one lookup
+    if known is not None:
+        return known
     base = dialect.split("+", 1)[0].lower()
     traits = _TRAITS.get(_SYNONYMS.get(base, base))
     if traits is None:

@@ -232,15 +232,15 @@ def _parse_prefixed(text: str) -> _Parsed:
     """
     match = _PREFIX.match(text)
     if match is None:
-        return _parse_text(text)
+        return _lark(text)
     end = match.end()
     rest = text[end:]
     if rest == "null":
-        return _parse_text(text)
+        return _lark(text)
     prefix = text[:end]
     known = _PREFIXES.get(prefix)
     if known is None:
-        parsed = _parse_text(text)
+        parsed = _lark(text)
         if parsed.op_span.end == end and not parsed.null_words:
             if len(_PREFIXES) >= _CACHE_SIZE:
                 _PREFIXES.clear()  # bounded: a burst of new shapes starts it over
@@ -267,7 +267,14 @@ def _span_of(start: int, end: int) -> Span:
     return found
 
 
-_parse_text_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(_parse_prefixed)
+# Lark's parses of whole texts, for those the prefix path cannot take (spaces, ``null``
+# words): a repeated one skips Lark. Only there: on the prefix path an LRU insertion
+# would cost about as much as the parse it saves.
+_lark_cached = functools.lru_cache(maxsize=_CACHE_SIZE)(_parse_text)
+
+
+def _lark(text: str) -> _Parsed:
+    return _lark_cached(text) if len(text) <= _CACHED_TEXT_LENGTH else _parse_text(text)
 
 
 def parse_condition(
@@ -295,8 +302,7 @@ def parse_condition(
             f"text a database can store", param=param, value=text, start=surrogate.start(),
             end=surrogate.end(), hint="send valid UTF-8 text")
     try:
-        parsed = (_parse_text_cached(text) if len(text) <= _CACHED_TEXT_LENGTH
-                  else _parse_prefixed(text))
+        parsed = _parse_prefixed(text)
     except LarkError as exc:
         raise syntax_problem(text, param, exc) from None
     # The common spaceless binary condition has nothing for the strict check to judge.

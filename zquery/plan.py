@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import Enum
 
 from zquery.ast import Condition, Operator, Span
+from zquery.frozen import quick_init
 from zquery.schema.graph import Field, Relation, Resource
 
 __all__ = [
@@ -77,6 +78,7 @@ class Guard:
     relation: Relation
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ResolvedCondition:
     """One condition, resolved: hops, then a field (or tag) test with a typed value.
@@ -97,9 +99,10 @@ class ResolvedCondition:
 
     @property
     def to_many(self) -> bool:
-        return any(h.relation.to_many for h in self.hops) or (
-            self.field is not None and self.field.mapped is not None and self.field.mapped.many
-        )
+        for hop in self.hops:  # a loop, not any(): this runs for every condition compiled
+            if hop.relation.to_many:
+                return True
+        return self.field is not None and self.field.mapped is not None and self.field.mapped.many
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,7 @@ class Scope:
     account_uuid: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class QueryPlan:
     """A request resolved against one root resource, ready to compile."""

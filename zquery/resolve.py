@@ -110,8 +110,8 @@ def resolve_with_rules(
     if request.conditions:
         walker = walker_for(table, options.cycle_policy, options.limits.max_depth)
         max_items = options.limits.max_list_elements
-        conditions = tuple(_condition(cond, walker, max_items, cycles, warnings, rules)
-                           for cond in request.conditions)
+        conditions = tuple([_condition(cond, walker, max_items, cycles, warnings, rules)
+                            for cond in request.conditions])
     group_by = _native_fields(request.group_by, table, group=True) if request.group_by else ()
     if request.fields and request.group_by:
         ref = request.fields[0]
@@ -119,12 +119,12 @@ def resolve_with_rules(
                              value=ref.text, start=ref.path.span.start, end=ref.path.span.end,
                              hint="a groupBy reply carries the group fields and count only")
     fields = _native_fields(request.fields, table, group=False) if request.fields else ()
-    sort = tuple(_sort_key(key, table, group_by, options, cycles) for key in request.sort)
+    sort = (tuple([_sort_key(key, table, group_by, options, cycles) for key in request.sort])
+            if request.sort else ())
     return QueryPlan(
-        resource=root, conditions=conditions, sort=sort, fields=fields, group_by=group_by,
-        limit=request.limit, start=request.start, count=request.count,
-        reply_with_count=request.reply_with_count, paged=request.paged,
-        cycles=tuple(cycles), warnings=tuple(warnings), scope=options.scope), tuple(rules)
+        root, conditions, sort, fields, group_by, request.limit, request.start, request.count,
+        request.reply_with_count, request.paged, tuple(cycles) if cycles else (),
+        tuple(warnings) if warnings else (), options.scope), tuple(rules)
 
 
 def _condition(cond: Condition, walker: PathWalker, max_items: int, cycles: list[CycleNote],
@@ -145,9 +145,8 @@ def _condition(cond: Condition, walker: PathWalker, max_items: int, cycles: list
         if op not in walked.rule.allowed:
             raise _bad_operator(cond, walked)
         value = typed_value(cond, walked.rule, max_items)
-    return ResolvedCondition(condition=cond, hops=walked.hops, resource=walked.resource,
-                             field=walked.field, tag=tag, op=op, value=value,
-                             guards=walked.guards)
+    return ResolvedCondition(cond, walked.hops, walked.resource, walked.field, tag, op, value,
+                             walked.guards)
 
 
 def typed_value(cond: Condition, rule: FieldRule, max_items: int) -> Value:
