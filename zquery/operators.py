@@ -256,7 +256,8 @@ def predicate(column: Column, op: Operator, value: Any, traits: DialectTraits,
     >>> str(predicate(col, Operator.IN, (1, 2), traits_for("sqlite"), name="zq_0"))
     'n IN (__[POSTCOMPILE_zq_0])'
     """
-    if not keeps_shape(op, value, traits):
+    # A str without NUL keeps the shape everywhere: the usual value skips the full check.
+    if (value.__class__ is not str or "\x00" in value) and not keeps_shape(op, value, traits):
         return _without_nul(column, op, value, traits)
     sql = OPERATORS[op]
     if name is None:

@@ -216,6 +216,8 @@ def _parse_text(text: str) -> _Parsed:
 # spellings first, as Lark's lexer orders string terminals). Everything after it is VALUE.
 _PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
                      r"(?:!\?=|!~=|\?=|~=|!=|>=|<=|=|>|<)")
+# The operators whose value is a list (a tuple test: an Enum property costs more).
+_LIST_OPERATORS = (Operator.IN, Operator.NOT_IN)
 # Per path+operator prefix: a _Parsed that Lark produced for a text with that prefix.
 _PREFIXES: dict[str, _Parsed] = {}
 
@@ -247,7 +249,7 @@ def _parse_prefixed(text: str) -> _Parsed:
             _PREFIXES[prefix] = parsed
         return parsed
     size = len(text)
-    items = split_list_items(rest) if known.op.takes_list else None
+    items = split_list_items(rest) if known.op in _LIST_OPERATORS else None
     return _Parsed(known.path, known.op, rest, items, known.op_span, _span_of(end, size),
                    _span_of(0, size), None, None, (), None, False)
 
