@@ -42,6 +42,7 @@ _MODULES = ("benchmarks", "benchmarks.values", "benchmarks.corpus", "benchmarks.
             "benchmarks.dataset", "benchmarks.timing", "benchmarks.check",
             "benchmarks.compile_cost", "benchmarks.repeat", "benchmarks.explain",
             "benchmarks.execution", "benchmarks.report", "benchmarks.plot",
+            "benchmarks.contract_cost",
             "benchmarks.__main__")
 _TINY = 150
 
