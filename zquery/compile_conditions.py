@@ -154,10 +154,6 @@ def compile_conditions(ctx: Context, plan: QueryPlan, root: NamedFromClause) -> 
             built = _shared(ctx, root, conds)
         rows.append(built.predicate)
         count.append(built.predicate)
-        if len(group) == 1:
-            index, cond = group[0]
-            notes.append((index, cond.condition.param, built, ((cond.condition.param,), why)))
-            continue
         params = tuple([cond.condition.param for cond in conds])
         notes.extend((index, cond.condition.param, built, (params, why))
                      for index, cond in group)
@@ -303,15 +299,11 @@ def _to_one_join(ctx: Context, root: Resource,
     for cond in group:
         if cond.tag is not None or cond.field is None or cond.field.mapped is not None:
             return False, ""  # tags and mapped fields bring tables of their own
-    if ctx.stats is None:  # what _selectivity finds without statistics, looked up
-        for cond in group:
-            if OPERATORS[cond.op].selective:
-                return True, _JOIN_BY_OPERATOR[cond.op]
     reasons = []
     for cond in group:  # ANDed: one selective condition makes the group selective
         selectivity, reason = _selectivity(ctx, root, cond, TO_ONE_JOIN_FRACTION)
         if selectivity is Selectivity.SELECTIVE:
-            return True, f"SQLite, selective: {reason}"
+            return True, _SELECTIVE_JOIN.get(reason) or f"SQLite, selective: {reason}"
         reasons.append(f"{selectivity.value}: {reason}")
     why = "SQLite, " + "; ".join(reasons)
     rows = ctx.stats.rows(root.table) if ctx.stats is not None else None
@@ -348,7 +340,8 @@ def _to_many_semi_join(cond: ResolvedCondition) -> bool:
 
 #: The reason "by its operator", per operator (written once, not per compile).
 _BY_OPERATOR = {op: f"operator '{op.symbol}'" for op in Operator}
-_JOIN_BY_OPERATOR = {op: f"SQLite, selective: {why}" for op, why in _BY_OPERATOR.items()}
+#: The JOIN's reason for each of those, written once too (the common case: no statistics).
+_SELECTIVE_JOIN = {why: f"SQLite, selective: {why}" for why in _BY_OPERATOR.values()}
 
 
 def _selectivity(ctx: Context, root: Resource, cond: ResolvedCondition,
@@ -364,8 +357,10 @@ def _selectivity(ctx: Context, root: Resource, cond: ResolvedCondition,
         return Selectivity.UNKNOWN, f"'{op.symbol}' without a leading wildcard"
     if not hint:
         return Selectivity.UNSELECTIVE, _BY_OPERATOR[op]
+    if ctx.stats is None:  # no statistics: the operator's hint decides
+        return Selectivity.SELECTIVE, _BY_OPERATOR[op]
     estimate = _estimate_rows(ctx, cond)
-    root_rows = ctx.stats.rows(root.table) if ctx.stats is not None else None
+    root_rows = ctx.stats.rows(root.table)
     if estimate is None or not root_rows:
         return Selectivity.SELECTIVE, _BY_OPERATOR[op]
     share = f"~{estimate:.0f} of {root_rows} rows"
