@@ -46,6 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Select
 
+from zquery.caches import bounded
 from zquery.compile_conditions import compile_conditions
 from zquery.compile_support import Context, graph_tables
 from zquery.dialects import DialectTraits, SelectivityStats, traits_for
@@ -245,13 +246,11 @@ _COUNT_PARAMS_LIMIT = 1024
 
 
 def _count_param(value: int) -> BindParameter[int]:
-    found = _COUNT_PARAMS.get(value)
-    if found is None:
-        if len(_COUNT_PARAMS) >= _COUNT_PARAMS_LIMIT:
-            _COUNT_PARAMS.clear()
-        found = _COUNT_PARAMS[value] = sa.bindparam(None, value, type_=sa.Integer(),
-                                                    unique=True)
-    return found
+    return bounded(_COUNT_PARAMS, value, _COUNT_PARAMS_LIMIT, _integer_param, value)
+
+
+def _integer_param(value: int) -> BindParameter[int]:
+    return sa.bindparam(None, value, type_=sa.Integer(), unique=True)
 
 
 def condition_param(index: int) -> str:

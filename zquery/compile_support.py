@@ -20,7 +20,6 @@ names (and so the same compiled-cache key).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar, cast
 
@@ -30,6 +29,7 @@ from sqlalchemy.sql.elements import BinaryExpression, ColumnElement
 from sqlalchemy.sql.selectable import FromClause, NamedFromClause, Select
 from sqlalchemy.sql.type_api import BOOLEANTYPE
 
+from zquery.caches import PerGraph, bounded
 from zquery.dialects import DialectTraits, SelectivityStats
 from zquery.plan import Scope
 from zquery.schema.graph import Relation, Resource, SchemaGraph
@@ -46,7 +46,6 @@ MEMO_LIMIT = 4096
 
 Predicate = ColumnElement[bool]
 T = TypeVar("T")
-_MISSING = object()
 
 
 class GraphTables:
@@ -72,13 +71,7 @@ class GraphTables:
 
     def memo(self, key: Hashable, build: Callable[[], T]) -> T:
         """``build()``, computed once per *key* (immutable SQL pieces reused by every compile)."""
-        found = self._memo.get(key, _MISSING)
-        if found is _MISSING:
-            found = build()  # first: a build may fill the memo itself (nested pieces)
-            if len(self._memo) >= MEMO_LIMIT:
-                self._memo.clear()
-            self._memo[key] = found
-        return cast(T, found)
+        return cast(T, bounded(self._memo, key, MEMO_LIMIT, build))
 
     def equal(self, left: NamedFromClause, left_column: str, right: NamedFromClause,
               right_column: str) -> Predicate:
@@ -91,26 +84,12 @@ class GraphTables:
         return found
 
 
-_GRAPHS: weakref.WeakKeyDictionary[SchemaGraph, GraphTables] = weakref.WeakKeyDictionary()
-
-
-#: The graph asked for last (weakly) and its tables: every compile asks, and a
-#: WeakKeyDictionary lookup makes a new weak reference each time.
-_LAST: tuple[Callable[[], SchemaGraph | None], GraphTables | None] = (lambda: None, None)
+_GRAPHS: PerGraph[GraphTables] = PerGraph(GraphTables)
 
 
 def graph_tables(graph: SchemaGraph) -> GraphTables:
     """The (cached) :class:`GraphTables` of a graph."""
-    global _LAST
-    last = _LAST
-    if last[0]() is graph and last[1] is not None:
-        return last[1]
-    found = _GRAPHS.get(graph)
-    if found is None:
-        found = GraphTables(graph)
-        _GRAPHS[graph] = found
-    _LAST = (weakref.ref(graph), found)
-    return found
+    return _GRAPHS.get(graph)
 
 
 class Context:

@@ -47,6 +47,7 @@ from sqlalchemy.sql.operators import OperatorType
 from sqlalchemy.sql.type_api import BOOLEANTYPE
 
 from zquery.ast import Operator
+from zquery.caches import bounded
 from zquery.dialects import DialectTraits
 
 __all__ = [
@@ -114,6 +115,11 @@ _PLAIN_COMPARATORS = frozenset(type(t).comparator_factory for t in (
     sa.Double(), sa.Numeric(), sa.DateTime(), sa.Date(), sa.Boolean(), sa.Uuid()))
 
 
+def _plain_type(column: Column) -> bool:
+    """True when *column*'s type compares as SQLAlchemy's built-in types do."""
+    return type(column.type).comparator_factory in _PLAIN_COMPARATORS
+
+
 def _comparison(sql_op: OperatorType, negate: OperatorType, *,
                 ordering: bool) -> Builder:
     """``column <sql_op> :value``, the expression SQLAlchemy's operator builds (same
@@ -122,7 +128,7 @@ def _comparison(sql_op: OperatorType, negate: OperatorType, *,
     def build(column: Column, value: Any, traits: DialectTraits) -> Predicate:
         left = _ordered(column, traits) if ordering else column
         if (type(value) not in _PLAIN_VALUES
-                or type(left.type).comparator_factory not in _PLAIN_COMPARATORS):
+                or not _plain_type(left)):
             return left.operate(sql_op, _bound(value, column))
         bound = sa.bindparam(left.key, value, unique=True,
                              type_=left.type.coerce_compared_value(sql_op, value))
@@ -144,13 +150,12 @@ _STRING = sa.String()
 
 
 def _lowered(column: Column, traits: DialectTraits) -> Column:
-    key = (column, traits.lower_function)
-    found = _LOWERED.get(key)
-    if found is None:
-        if len(_LOWERED) >= _LOWERED_LIMIT:
-            _LOWERED.clear()
-        found = _LOWERED[key] = Function(traits.lower_function, column, type_=_STRING)
-    return found
+    name = traits.lower_function
+    return bounded(_LOWERED, (column, name), _LOWERED_LIMIT, _lower_of, name, column)
+
+
+def _lower_of(name: str, column: Column) -> Column:
+    return Function(name, column, type_=_STRING)
 
 
 def _like_builder(sql_op: OperatorType, negate: OperatorType) -> Builder:
@@ -171,7 +176,7 @@ def _list_builder(sql_op: OperatorType, negate: OperatorType) -> Builder:
     def build(column: Column, value: Operand, traits: DialectTraits) -> Predicate:
         if (isinstance(value, BindParameter) or not value
                 or not _PLAIN_VALUES.issuperset(map(type, value))
-                or type(column.type).comparator_factory not in _PLAIN_COMPARATORS):
+                or not _plain_type(column)):
             return column.operate(sql_op, _listed(value))
         values = list(value)
         bound = sa.bindparam(column.key, values, unique=True, expanding=True,

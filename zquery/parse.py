@@ -29,6 +29,7 @@ from lark import Token, Transformer
 from lark.exceptions import LarkError
 
 from zquery.ast import Condition, Operator, Path, Span
+from zquery.caches import bounded
 from zquery.errors import BadParameter, SyntaxProblem, TooManyListElements, ZQueryError
 from zquery.grammar import build_parser
 from zquery.limits import Limits
@@ -261,12 +262,7 @@ _SPANS: dict[tuple[int, int], Span] = {}
 
 def _span_of(start: int, end: int) -> Span:
     """``Span(start, end)``, one shared instance per pair of positions."""
-    found = _SPANS.get((start, end))
-    if found is None:
-        if len(_SPANS) >= _CACHE_SIZE:
-            _SPANS.clear()
-        found = _SPANS[(start, end)] = Span(start, end)
-    return found
+    return bounded(_SPANS, (start, end), _CACHE_SIZE, Span, start, end)
 
 
 # Lark's parses of whole texts, for those the prefix path cannot take (spaces, ``null``

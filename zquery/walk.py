@@ -22,11 +22,11 @@ checked. Lookup tables are built once per resource and cached per graph.
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from zquery.ast import Path, Span
+from zquery.caches import PerGraph
 from zquery.coerce import TAG_RULE, FieldRule, field_rule
 from zquery.errors import (
     CycleRejected,
@@ -93,29 +93,13 @@ class WalkedPath:
     rewrite: str | None = None
 
 
-_CACHE: weakref.WeakKeyDictionary[SchemaGraph, dict[str, ResourceTable]] = (
-    weakref.WeakKeyDictionary())
-
-
-#: The graph asked for last (weakly: a dropped graph is not kept alive) and its tables; a
-#: WeakKeyDictionary lookup makes a new weak reference on every call.
-_LAST: tuple[Callable[[], SchemaGraph | None], dict[str, ResourceTable]] = (
-    lambda: None, {})
-
-
-def _remember(graph: SchemaGraph, tables: dict[str, ResourceTable]) -> None:
-    global _LAST
-    _LAST = (weakref.ref(graph), tables)
+#: Per graph: resource name → its lookup table.
+_TABLES: PerGraph[dict[str, ResourceTable]] = PerGraph(lambda graph: {})
 
 
 def table_for(graph: SchemaGraph, resource: Resource | str) -> ResourceTable:
     """The cached lookup table of *resource* (a resource of *graph*, or its name)."""
-    last = _LAST
-    if last[0]() is graph:  # the usual case: one graph serves every request
-        tables = last[1]
-    else:
-        tables = _CACHE.setdefault(graph, {})
-        _remember(graph, tables)
+    tables = _TABLES.get(graph)
     name = resource if isinstance(resource, str) else resource.name
     table = tables.get(name)
     if table is not None and (isinstance(resource, str) or table.resource is resource):

@@ -28,7 +28,6 @@ True
 from __future__ import annotations
 
 import hashlib
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
+from zquery.caches import PerGraph
 from zquery.errors import SchemaError, did_you_mean
 from zquery.schema.graph import FieldType, Resource, SchemaGraph
 
@@ -71,7 +71,6 @@ _MAX_VARCHARS = 56
 _TAG_LENGTH = 2048
 _TAG_PREFIX = 255
 
-_CACHE: weakref.WeakKeyDictionary[SchemaGraph, sa.MetaData] = weakref.WeakKeyDictionary()
 
 
 def sql_type(ftype: FieldType, *, long_text: bool = False,
@@ -181,11 +180,7 @@ class _TableSpec:
 
 def build_metadata(graph: SchemaGraph) -> sa.MetaData:
     """Every table of *graph* in one ``MetaData``; built once per graph object."""
-    cached = _CACHE.get(graph)
-    if cached is None:
-        cached = _build(graph)
-        _CACHE[graph] = cached
-    return cached
+    return _METADATA.get(graph)
 
 
 def table_of(graph: SchemaGraph, resource: Resource | str) -> sa.Table:
@@ -325,3 +320,7 @@ def _make_table(metadata: sa.MetaData, spec: _TableSpec) -> None:
         options: dict[str, Any] = (
             {"mysql_length": prefix, "mariadb_length": prefix} if prefix else {})
         sa.Index(index_name(spec.name, cols), *(table.c[c] for c in cols), **options)
+
+
+#: Per graph, its MetaData (after the builders it uses).
+_METADATA: PerGraph[sa.MetaData] = PerGraph(_build)
