@@ -46,6 +46,10 @@ class Span:
 class Operator(Enum):
     """The closed set of condition operators; the value is the canonical spelling."""
 
+    # Members are singletons compared by identity: hash them so too (Enum's own hash
+    # runs Python code, 0.2 µs for every table lookup by operator).
+    __hash__ = object.__hash__
+
     EQ = "="
     NE = "!="
     GT = ">"

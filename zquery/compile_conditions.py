@@ -57,7 +57,7 @@ from sqlalchemy.sql.selectable import FromClause, NamedFromClause
 
 from zquery.ast import Operator
 from zquery.compile_notes import Built, Note, ShapeNotes
-from zquery.compile_support import Chain, Context
+from zquery.compile_support import Chain, Context, Route
 from zquery.dialects import Selectivity
 from zquery.frozen import quick_init
 from zquery.operators import OPERATORS, leading_wildcard, predicate
@@ -111,7 +111,7 @@ def compile_conditions(ctx: Context, plan: QueryPlan, root: NamedFromClause) -> 
     rows: list[Predicate] = []
     count: list[Predicate] = []
     notes: list[Note] = []
-    shared: dict[tuple[str, ...], list[tuple[int, ResolvedCondition]]] = {}
+    shared: dict[tuple[str, ...], tuple[Route, list[tuple[int, ResolvedCondition]]]] = {}
     for index, cond in enumerate(plan.conditions):
         param = cond.condition.param
         field = cond.field
@@ -123,10 +123,10 @@ def compile_conditions(ctx: Context, plan: QueryPlan, root: NamedFromClause) -> 
             count.append(test)
             notes.append((index, param, None, ""))
             continue
-        if _shares_to_one_path(cond):
+        route = ctx.tables.route(cond.hops) if cond.hops else None
+        if route is not None and _shares_to_one_path(route, cond):
             # Relation names from the root name one path (names are unique per resource).
-            shared.setdefault(tuple([h.relation.name for h in cond.hops]), []).append(
-                (index, cond))
+            shared.setdefault(route.names, (route, []))[1].append((index, cond))
             continue
         page_exists, count_exists, why, count_why = _choose(ctx, plan.resource, cond)
         page = _condition(ctx, root, cond, exists=page_exists)
@@ -145,13 +145,13 @@ def compile_conditions(ctx: Context, plan: QueryPlan, root: NamedFromClause) -> 
                 count.append(built.predicate)
                 notes.append((index, f"{param} guard", built, "has at least one"))
     source: FromClause = root
-    for group in shared.values():
+    for route, group in shared.values():
         conds = [cond for _, cond in group]
-        join, why = _to_one_join(ctx, plan.resource, conds)
+        join, why = _to_one_join(ctx, plan.resource, route, conds)
         if join:
-            source, built = _joined(ctx, source, root, conds)
+            source, built = _joined(ctx, source, root, route, conds)
         else:
-            built = _shared(ctx, root, conds)
+            built = _shared(ctx, root, route, conds)
         rows.append(built.predicate)
         count.append(built.predicate)
         params = tuple([cond.condition.param for cond in conds])
@@ -161,10 +161,14 @@ def compile_conditions(ctx: Context, plan: QueryPlan, root: NamedFromClause) -> 
                          source)
 
 
-def _shares_to_one_path(cond: ResolvedCondition) -> bool:
+def _shares_to_one_path(route: Route, cond: ResolvedCondition) -> bool:
     # A positive tag joins the (to-many) tag table: two of them must not share it.
-    return (bool(cond.hops) and not cond.to_many and not cond.guards
-            and (cond.tag is None or cond.op.negative or cond.op is Operator.IS_NULL))
+    if route.to_many or cond.guards:
+        return False
+    if cond.tag is None:
+        mapped = cond.field.mapped if cond.field is not None else None
+        return mapped is None or not mapped.many
+    return cond.op.negative or cond.op is Operator.IS_NULL
 
 
 def _condition(ctx: Context, root: NamedFromClause, cond: ResolvedCondition, *,
@@ -175,7 +179,7 @@ def _condition(ctx: Context, root: NamedFromClause, cond: ResolvedCondition, *,
         if guard.depth > 0:
             chain.hop(ends[guard.depth], guard.relation)
     at_end, tables = _terminal(ctx, chain, ends[-1], cond)
-    path = tuple(h.relation.target for h in cond.hops)
+    path = ctx.tables.route(cond.hops).targets if cond.hops else ()
     guards = tuple(g.relation.name for g in cond.guards if g.depth > 0)
     if chain.empty:
         kind = "NOT EXISTS" if tables else "column"
@@ -243,27 +247,26 @@ def _guard(ctx: Context, root: NamedFromClause, guard: Guard) -> Built:
     return Built(chain.semi_join(root, exists=exists), kind, (guard.relation.target,))
 
 
-def _shared(ctx: Context, root: NamedFromClause, group: list[ResolvedCondition]) -> Built:
+def _shared(ctx: Context, root: NamedFromClause, route: Route,
+            group: list[ResolvedCondition]) -> Built:
     chain = Chain(ctx)
-    ends = _walk(chain, root, group[0].hops)
+    ends = _walk(chain, root, route.hops)
     tables: tuple[str, ...] = ()
     for cond in group:
         at_end, extra = _terminal(ctx, chain, ends[-1], cond)
         chain.where.extend(at_end)
         tables += tuple(t for t in extra if t not in tables)
-    path = tuple(h.relation.target for h in group[0].hops)
-    return Built(chain.semi_join(root, exists=False), "IN", path, tables)
+    return Built(chain.semi_join(root, exists=False), "IN", route.targets, tables)
 
 
-def _joined(ctx: Context, source: FromClause, root: NamedFromClause,
+def _joined(ctx: Context, source: FromClause, root: NamedFromClause, route: Route,
             group: list[ResolvedCondition]) -> tuple[FromClause, Built]:
     """*source* inner-joined along the group's to-one path, and the group's tests on the
     target (its filters included) as one predicate for the WHERE."""
     end = root
     tests: list[Predicate] = []
-    for hop in group[0].hops:
+    for hop, target in zip(route.hops, route.resources, strict=True):
         relation = hop.relation
-        target = ctx.graph.resources[relation.target]
         alias = ctx.fresh(target.table)
         # Holds no value: one JOIN object per shape, so the statement built on it is too.
         source = ctx.tables.memo(("inner join", source, alias.name, end.name, relation.name),
@@ -275,7 +278,7 @@ def _joined(ctx: Context, source: FromClause, root: NamedFromClause,
         tests.append(predicate(end.c[cond.field.column], cond.op, cond.value, ctx.traits,
                                ctx.bind_name(cond.condition)))
     test = tests[0] if len(tests) == 1 else sa.and_(*tests)
-    return source, Built(test, "JOIN", tuple([h.relation.target for h in group[0].hops]))
+    return source, Built(test, "JOIN", route.targets)
 
 
 def _inner_join(ctx: Context, source: FromClause, alias: NamedFromClause,
@@ -286,16 +289,11 @@ def _inner_join(ctx: Context, source: FromClause, alias: NamedFromClause,
 
 # -- SQLite: IN, EXISTS or JOIN -------------------------------------------------------------
 
-def _to_one_join(ctx: Context, root: Resource,
+def _to_one_join(ctx: Context, root: Resource, route: Route,
                  group: list[ResolvedCondition]) -> tuple[bool, str]:
     """(inner JOIN rather than IN?, why) for conditions sharing one to-one path."""
-    if not ctx.traits.choose_by_selectivity:
-        return False, ""
-    for hop in group[0].hops:
-        relation = hop.relation
-        if (relation.through is not None
-                or relation.remote_key != ctx.graph.resources[relation.target].primary_key):
-            return False, ""  # a JOIN is exact only onto at most one target row
+    if not ctx.traits.choose_by_selectivity or not route.exact_join:
+        return False, ""  # a JOIN is exact only onto at most one target row
     for cond in group:
         if cond.tag is not None or cond.field is None or cond.field.mapped is not None:
             return False, ""  # tags and mapped fields bring tables of their own

@@ -41,14 +41,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import operators as sql_operators
-from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.functions import Function
 from sqlalchemy.sql.operators import OperatorType
-from sqlalchemy.sql.type_api import BOOLEANTYPE
 
 from zquery.ast import Operator
 from zquery.caches import bounded
 from zquery.dialects import DialectTraits
+from zquery.elements import BinaryTemplate, BindTemplate, binary_template, bind_template
 
 __all__ = [
     "LIKE_ESCAPE",
@@ -125,33 +125,46 @@ def _comparison(sql_op: OperatorType, negate: OperatorType, *,
     """``column <sql_op> :value``, the expression SQLAlchemy's operator builds (same
     parameter name, type, negation and cache key), without its coercion dispatch: 5
     rather than 13 µs, the largest single cost of compiling a plain condition."""
+    made: dict[tuple[Column, type], tuple[BindTemplate, BinaryTemplate]] = {}
+
+    def templates(left: Column, value: Any) -> tuple[BindTemplate, BinaryTemplate]:
+        return (bind_template(left.key, left.type.coerce_compared_value(sql_op, value)),
+                binary_template(left, sql_op, negate))
+
     def build(column: Column, value: Any, traits: DialectTraits) -> Predicate:
         left = _ordered(column, traits) if ordering else column
-        if (type(value) not in _PLAIN_VALUES
-                or not _plain_type(left)):
-            return left.operate(sql_op, _bound(value, column))
-        bound = sa.bindparam(left.key, value, unique=True,
-                             type_=left.type.coerce_compared_value(sql_op, value))
-        return BinaryExpression(left, bound, sql_op, type_=BOOLEANTYPE, negate=negate)
+        kind = value.__class__  # the bind's type follows the value's class
+        found = made.get((left, kind))
+        if found is None:
+            if kind not in _PLAIN_VALUES or not _plain_type(left):
+                return left.operate(sql_op, _bound(value, column))
+            found = bounded(made, (left, kind), _PER_COLUMN_LIMIT, templates, left, value)
+        bind, test = found
+        return test.build(bind.build(value))
     return build
 
 
 def _ordered(column: Column, traits: DialectTraits) -> Column:
-    if traits.exact_collation and isinstance(column.type, sa.String):
-        return column.collate(traits.exact_collation)
+    collation = traits.exact_collation
+    if collation and isinstance(column.type, sa.String):
+        return bounded(_COLLATED, (column, collation), _PER_COLUMN_LIMIT, column.collate,
+                       collation)
     return column
 
 
-#: ``lower(column)`` per column and lower function: it holds no value, so it is built
-#: once (bounded, since :func:`predicate` accepts any column).
+#: ``lower(column)`` and ``column COLLATE "C"`` per column: they hold no value, so each
+#: is built once (bounded, since :func:`predicate` accepts any column). One object per
+#: column also lets :func:`~zquery.elements.binary` reuse its template for the column.
 _LOWERED: dict[tuple[Column, str], Column] = {}
-_LOWERED_LIMIT = 4096
+_COLLATED: dict[tuple[Column, str], Column] = {}
+_PER_COLUMN_LIMIT = 4096
 _STRING = sa.String()
+_ESCAPE = MappingProxyType({"escape": LIKE_ESCAPE})
 
 
 def _lowered(column: Column, traits: DialectTraits) -> Column:
     name = traits.lower_function
-    return bounded(_LOWERED, (column, name), _LOWERED_LIMIT, _lower_of, name, column)
+    return bounded(_LOWERED, (column, name), _PER_COLUMN_LIMIT, _lower_of, name, column)
 
 
 def _lower_of(name: str, column: Column) -> Column:
@@ -161,28 +174,48 @@ def _lower_of(name: str, column: Column) -> Column:
 def _like_builder(sql_op: OperatorType, negate: OperatorType) -> Builder:
     """``lower(column) LIKE lower(:pattern) ESCAPE '!'``, as ``lower(c).like(lower(p),
     escape='!')`` builds it (same SQL, parameters and cache key): 14 rather than 51 µs."""
+    made: dict[Column, BinaryTemplate] = {}
+    patterns: list[BindTemplate] = []
+
+    def template(lowered: Column, lower: str) -> BinaryTemplate:
+        probe = Function(lower, sa.bindparam(None, "", type_=_STRING), type_=_STRING)
+        return binary_template(lowered, sql_op, negate, _ESCAPE, probe=probe)
+
     def build(column: Column, value: Operand, traits: DialectTraits) -> Predicate:
-        pattern = (value if isinstance(value, BindParameter)
-                   else sa.bindparam(None, _like_pattern(value), type_=_STRING, unique=True))
-        return BinaryExpression(
-            _lowered(column, traits), Function(traits.lower_function, pattern, type_=_STRING),
-            sql_op, type_=BOOLEANTYPE, negate=negate, modifiers={"escape": LIKE_ESCAPE})
+        if isinstance(value, BindParameter):
+            pattern = value
+        else:
+            if not patterns:
+                patterns.append(bind_template(None, _STRING))
+            pattern = patterns[0].build(_like_pattern(value))
+        lower = traits.lower_function
+        lowered = _lowered(column, traits)
+        test = bounded(made, lowered, _PER_COLUMN_LIMIT, template, lowered, lower)
+        return test.build(Function(lower, pattern, type_=_STRING))
     return build
 
 
 def _list_builder(sql_op: OperatorType, negate: OperatorType) -> Builder:
     """``column IN (:values)``, one expanding parameter, as ``column.in_(values)`` builds
     it, without SQLAlchemy's per-element check (6 rather than 240 µs for 1,000 values)."""
+    made: dict[tuple[Column, type], tuple[BindTemplate, BinaryTemplate]] = {}
+
+    def templates(column: Column, first: Any) -> tuple[BindTemplate, BinaryTemplate]:
+        return (bind_template(column.key, column.type.coerce_compared_value(sql_op, first),
+                              expanding=True),
+                binary_template(column, sql_op, negate))
+
     def build(column: Column, value: Operand, traits: DialectTraits) -> Predicate:
         if (isinstance(value, BindParameter) or not value
                 or not _PLAIN_VALUES.issuperset(map(type, value))
                 or not _plain_type(column)):
             return column.operate(sql_op, _listed(value))
         values = list(value)
-        bound = sa.bindparam(column.key, values, unique=True, expanding=True,
-                             type_=column.type.coerce_compared_value(sql_op, values[0]))
+        bind, test = bounded(made, (column, values[0].__class__), _PER_COLUMN_LIMIT,
+                             templates, column, values[0])
+        bound = bind.build(values)
         bound.expand_op = sql_op  # type: ignore[assignment]  # as SQLAlchemy's in_() sets it
-        return BinaryExpression(column, bound, sql_op, type_=BOOLEANTYPE, negate=negate)
+        return test.build(bound)
     return build
 
 

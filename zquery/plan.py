@@ -40,6 +40,8 @@ Value = Scalar | tuple[Scalar, ...] | None
 class CyclePolicy(Enum):
     """What the resolver does with a path that visits a resource twice."""
 
+    __hash__ = object.__hash__  # identity, as for Operator: part of every walker's key
+
     SIMPLIFY = "simplify"
     REJECT = "reject"
     ALLOW = "allow"

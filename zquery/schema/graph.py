@@ -40,6 +40,8 @@ __all__ = [
 class FieldType(Enum):
     """Field types of the ZStack inventories (the manual's ``类型`` column)."""
 
+    __hash__ = object.__hash__  # identity, as for Operator: looked up on every condition
+
     STRING = "String"
     INTEGER = "Integer"
     LONG = "Long"
