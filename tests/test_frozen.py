@@ -9,13 +9,11 @@ import pytest
 
 from zquery.ast import Condition, Path, QueryRequest, Span
 from zquery.compile import CompiledQuery
-from zquery.compile_conditions import ConditionsSql
 from zquery.frozen import quick_init
 from zquery.plan import QueryPlan, ResolvedCondition
 from zquery.request import parse_request
 
-QUICK = [Span, Path, Condition, QueryRequest, ResolvedCondition, QueryPlan, CompiledQuery,
-         ConditionsSql]
+QUICK = [Span, Path, Condition, QueryRequest, ResolvedCondition, QueryPlan, CompiledQuery]
 
 
 @pytest.mark.parametrize("cls", QUICK, ids=lambda c: c.__name__)

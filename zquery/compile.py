@@ -50,6 +50,7 @@ from zquery.caches import bounded
 from zquery.compile_conditions import compile_conditions
 from zquery.compile_support import Context, graph_tables
 from zquery.dialects import DialectTraits, SelectivityStats, traits_for
+from zquery.elements import where as add_where
 from zquery.errors import ToManyNotAllowed
 from zquery.frozen import quick_init
 from zquery.plan import QueryPlan, ResolvedSort
@@ -115,9 +116,9 @@ def compile_plan(plan: QueryPlan, graph: SchemaGraph, *, dialect: str = "sqlite"
         if not plan.count:
             rows = _page(ctx, plan, root, rows_where, selection, source)
     if plan.count or plan.reply_with_count:
-        count_where = (*own, *conditions.count)
+        count_where = (*own, *conditions.counted)
         count = (_group_count(plan, root, count_where, source) if plan.group_by
-                 else _count_base(ctx, source).where(*count_where))
+                 else add_where(_count_base(ctx, source), count_where))
     return CompiledQuery(rows, count, columns, conditions.shapes, hidden)
 
 
@@ -172,14 +173,14 @@ def _page(ctx: Context, plan: QueryPlan, root: FromClause, where: tuple[Predicat
             order = _root_order(ctx, plan, root, order_key)
             return _limit(stmt.order_by(*order) if order else stmt, plan.limit, named)
 
-        stmt = ctx.tables.memo(("paged", base, source, order_key, plan.limit, named),
-                               skeleton).where(*where)
+        stmt = add_where(ctx.tables.memo(("paged", base, source, order_key, plan.limit,
+                                          named), skeleton), where)
         return _offset(stmt, plan.start, named) if plan.start else stmt
     joined, order = _sort(ctx, plan, root, source)
     if _needs_key_order(plan):
         order.append(_key_order(ctx, plan, root))
     stmt = base if joined is root else base.select_from(joined)
-    stmt = stmt.where(*where)
+    stmt = add_where(stmt, where)
     return _paginate(stmt.order_by(*order) if order else stmt, plan, named)
 
 
@@ -348,7 +349,7 @@ def _grouped_page(ctx: Context, plan: QueryPlan, root: FromClause,
         ("grouped", plan.resource.name, tuple(f.name for f in plan.group_by), sort,
          plan.paged, ctx.traits.name), build)
     stmt = grouped if source is root else grouped.select_from(source)
-    stmt = stmt.where(*where)
+    stmt = add_where(stmt, where)
     return _paginate(stmt.order_by(*order) if order else stmt, plan,
                      ctx.bind_names is not None)
 

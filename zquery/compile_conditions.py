@@ -48,8 +48,7 @@ same join.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import partial
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -59,7 +58,6 @@ from zquery.ast import Operator
 from zquery.compile_notes import Built, Note, ShapeNotes
 from zquery.compile_support import Chain, Context, Route
 from zquery.dialects import Selectivity
-from zquery.frozen import quick_init
 from zquery.operators import OPERATORS, leading_wildcard, predicate
 from zquery.plan import Guard, Hop, QueryPlan, ResolvedCondition, TagKind
 from zquery.schema.graph import Relation, Resource
@@ -94,14 +92,14 @@ COUNT_EXISTS_MIN_ROWS = 50_000
 PAGE_EXISTS_MIN_ROWS = 10_000
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
-class ConditionsSql:
+class ConditionsSql(NamedTuple):
     """The predicates for the page and for the count, one shape line per test, and the
-    FROM both select from: the root, or the root inner-joined to to-one targets."""
+    FROM both select from: the root, or the root inner-joined to to-one targets. (A
+    compile-internal record, one per compile: a named tuple costs a third of a frozen
+    dataclass to build.)"""
 
     rows: tuple[Predicate, ...]
-    count: tuple[Predicate, ...]
+    counted: tuple[Predicate, ...]
     shapes: ShapeNotes
     source: FromClause
 
@@ -117,7 +115,7 @@ def compile_conditions(ctx: Context, plan: QueryPlan, root: NamedFromClause) -> 
         field = cond.field
         if not cond.hops and field is not None and field.mapped is None and not cond.guards:
             # The common case, kept lean: the operator on one of the root's own columns.
-            test = predicate(root.c[field.column], cond.op, cond.value, ctx.traits,
+            test = predicate(ctx.tables.column(root, field.column), cond.op, cond.value, ctx.traits,
                              ctx.bind_name(cond.condition))
             rows.append(test)
             count.append(test)
@@ -209,7 +207,7 @@ def _terminal(ctx: Context, chain: Chain, end: NamedFromClause,
         tags = ctx.graph.tags
         name = tags.system_table if cond.tag.kind is TagKind.SYSTEM else tags.user_table
         tag = ctx.fresh(name)
-        key = end.c[cond.resource.primary_key]
+        key = ctx.tables.column(end, cond.resource.primary_key)
         kind = cond.tag.resource_type
         # The type test names a schema constant, not a request value: built once per alias.
         test: list[Predicate] = [ctx.tables.memo(
@@ -227,7 +225,8 @@ def _terminal(ctx: Context, chain: Chain, end: NamedFromClause,
     assert cond.field is not None
     mapped = cond.field.mapped
     if mapped is None:
-        return [predicate(end.c[cond.field.column], op, value, traits, bind_name)], ()
+        column = ctx.tables.column(end, cond.field.column)
+        return [predicate(column, op, value, traits, bind_name)], ()
     table = ctx.fresh(mapped.table)
     if op is Operator.IS_NULL:
         found = sa.select(sa.literal_column("1")).select_from(table).where(
@@ -270,13 +269,13 @@ def _joined(ctx: Context, source: FromClause, root: NamedFromClause, route: Rout
         alias = ctx.fresh(target.table)
         # Holds no value: one JOIN object per shape, so the statement built on it is too.
         source = ctx.tables.memo(("inner join", source, alias.name, end.name, relation.name),
-                                 partial(_inner_join, ctx, source, alias, end, relation))
+                                 _inner_join, ctx, source, alias, end, relation)
         tests.extend(ctx.filters(target, alias))
         end = alias
     for cond in group:
         assert cond.field is not None
-        tests.append(predicate(end.c[cond.field.column], cond.op, cond.value, ctx.traits,
-                               ctx.bind_name(cond.condition)))
+        tests.append(predicate(ctx.tables.column(end, cond.field.column), cond.op,
+                               cond.value, ctx.traits, ctx.bind_name(cond.condition)))
     test = tests[0] if len(tests) == 1 else sa.and_(*tests)
     return source, Built(test, "JOIN", route.targets)
 

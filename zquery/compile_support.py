@@ -32,6 +32,7 @@ from sqlalchemy.sql.selectable import FromClause, NamedFromClause, Select
 from zquery.caches import PerGraph, bounded
 from zquery.dialects import DialectTraits, SelectivityStats
 from zquery.elements import BinaryTemplate, binary_template
+from zquery.elements import where as add_where
 from zquery.plan import Hop, Scope
 from zquery.schema.graph import Relation, Resource, SchemaGraph
 from zquery.schema.tables import build_metadata
@@ -83,6 +84,8 @@ class GraphTables:
         self._equalities: dict[tuple[str, str, str, str], Predicate] = {}
         self._memo: dict[Hashable, Any] = {}
         self._routes: dict[int, Route] = {}
+        # Bounded by the graph: its tables and numbered aliases, times their columns.
+        self._columns: dict[tuple[FromClause, str], ColumnElement[Any]] = {}
 
     def table(self, name: str) -> sa.Table:
         return self.tables[name]
@@ -101,9 +104,18 @@ class GraphTables:
         relation), and the entry holds its tuple, so no other tuple can take its id."""
         return bounded(self._routes, id(hops), MEMO_LIMIT, Route.of, self.graph, hops)
 
-    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
-        """``build()``, computed once per *key* (immutable SQL pieces reused by every compile)."""
-        return cast(T, bounded(self._memo, key, MEMO_LIMIT, build))
+    def memo(self, key: Hashable, build: Callable[..., T], *args: Any) -> T:
+        """``build(*args)``, computed once per *key* (immutable SQL pieces reused by every
+        compile)."""
+        return cast(T, bounded(self._memo, key, MEMO_LIMIT, build, *args))
+
+    def column(self, table: FromClause, name: str) -> ColumnElement[Any]:
+        """``table.c[name]`` for a table or alias of this graph (``.c`` builds a read-only
+        view of the collection on every access)."""
+        found = self._columns.get((table, name))
+        if found is None:
+            found = self._columns[(table, name)] = table.c[name]
+        return found
 
     def equal(self, left: NamedFromClause, left_column: str, right: NamedFromClause,
               right_column: str) -> Predicate:
@@ -210,7 +222,8 @@ class Chain:
              column: str) -> None:
         """Add *table*, joined on ``table.column = previous.previous_column``."""
         if self.joined is None:
-            self.joined, self.entry, self.source_key = table, table.c[column], previous_column
+            self.joined, self.source_key = table, previous_column
+            self.entry = self.ctx.tables.column(table, column)
             self._links = ((table.name, column),)
             return
         links = (*self._links, (table.name, column, previous.name, previous_column))
@@ -242,12 +255,12 @@ class Chain:
             correlated = tables.memo(shape, lambda: self._exists_base(outer))
             if not self.where:  # e.g. a guard: nothing per request, the whole test is shared
                 return tables.memo((*shape, "whole"), correlated.exists)
-            return correlated.where(*self.where).exists()
+            return add_where(correlated, self.where).exists()
         inner = tables.memo(shape, self._in_base)
-        key = outer.c[self.source_key]
+        key = tables.column(outer, self.source_key)
         if not self.where:
             return tables.memo((*shape, "whole"), lambda: in_select(key, inner))
-        return in_select(key, inner.where(*self.where))
+        return in_select(key, add_where(inner, self.where))
 
     def _in_base(self) -> Select[Any]:
         """``SELECT entry FROM <the joins>``, labelled as a scalar subquery needs (so

@@ -30,7 +30,7 @@ SQL, the parameters and the compiled-cache keys too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy.sql.elements import (
@@ -40,10 +40,11 @@ from sqlalchemy.sql.elements import (
     ColumnElement,
 )
 from sqlalchemy.sql.operators import OperatorType
+from sqlalchemy.sql.selectable import Select
 from sqlalchemy.sql.type_api import BOOLEANTYPE, TypeEngine
 
 __all__ = ["BinaryTemplate", "BindTemplate", "binary_template", "bind_template",
-           "template_mismatch"]
+           "template_mismatch", "where"]
 
 Predicate = ColumnElement[bool]
 
@@ -176,6 +177,44 @@ class _Constructed:
 
     def __init__(self, genuine: Any) -> None:
         self.build = genuine
+
+
+# -- WHERE ------------------------------------------------------------------------------
+
+#: Criterion class → whether ``Select.where()`` keeps it as it is (seen the first time).
+_KEPT_BY_WHERE: dict[type, bool] = {}
+
+
+def where(statement: Select[Any], criteria: Sequence[ColumnElement[Any]]) -> Select[Any]:
+    """``statement.where(*criteria)`` for tests the compiler built: SQLAlchemy's own copy
+    of the statement (``_generate``) with the criteria appended, without passing each
+    through the coercion ``where()`` applies (2.4 rather than 0.5 µs a call). Each
+    criterion class is checked the first time it is seen: ``where()`` must keep it as it
+    is and build nothing else; otherwise, and for ORM criteria, ``where()`` runs."""
+    for criterion in criteria:
+        kept = _KEPT_BY_WHERE.get(criterion.__class__)
+        if kept is None:
+            kept = _KEPT_BY_WHERE[criterion.__class__] = _where_keeps(statement, criterion)
+        if not kept or criterion._propagate_attrs:
+            return statement.where(*criteria)
+    copy = statement._generate()
+    copy._where_criteria = (*statement._where_criteria, *criteria)
+    return copy
+
+
+def _where_keeps(statement: Select[Any], criterion: ColumnElement[Any]) -> bool:
+    genuine = statement.where(criterion)
+    ours = statement._generate()
+    ours._where_criteria = (*statement._where_criteria, criterion)
+    theirs, mine = genuine.__dict__, ours.__dict__
+    if theirs.keys() == mine.keys() and all(
+            value is mine[name] for name, value in theirs.items()
+            if name != "_where_criteria") and len(genuine._where_criteria) == len(
+            ours._where_criteria) and all(a is b for a, b in zip(
+                genuine._where_criteria, ours._where_criteria, strict=True)):
+        return True
+    _Mismatch.reason = f"Select.where() changes a {type(criterion).__name__}"
+    return False
 
 
 # -- the check --------------------------------------------------------------------------
