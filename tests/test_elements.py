@@ -167,3 +167,29 @@ def test_every_template_the_compiler_made_agrees() -> None:
             plan = resolve(parse_request(query), graph, "VmInstance")
             compile_plan(plan, graph, dialect=dialect)
     assert elements.template_mismatch() is None
+
+
+_ITEMS = sa.table("items", sa.column("name", sa.String()), sa.column("n", sa.Integer()),
+                  sa.column("on", sa.Boolean()))
+_CRITERIA = {
+    "comparison": lambda: _ITEMS.c.name == "a",
+    "and": lambda: sa.and_(_ITEMS.c.n > 1, _ITEMS.c.n < 5),
+    "exists": lambda: sa.select(_ITEMS.c.n).where(_ITEMS.c.n == 2).exists(),
+    "not exists": lambda: ~sa.select(_ITEMS.c.n).exists(),
+    "false": sa.false,
+    "boolean column": lambda: _ITEMS.c.on,
+}
+
+
+@pytest.mark.parametrize("kind", list(_CRITERIA))
+def test_where_appends_what_select_where_appends(kind: str) -> None:
+    base = sa.select(_ITEMS.c.name).where(_ITEMS.c.n != 0).limit(10)
+    base._generate_cache_key()  # a memoized attribute on the statement must not be copied
+    criteria = (_CRITERIA[kind](), _ITEMS.c.name != "b")
+    mine, theirs = elements.where(base, criteria), base.where(*criteria)
+    assert mine is not base and base._where_criteria == theirs._where_criteria[:1]
+    assert len(mine._where_criteria) == len(theirs._where_criteria) == 3
+    assert all(a is b for a, b in zip(mine._where_criteria, theirs._where_criteria,
+                                      strict=True))
+    _same_sql(mine, theirs)
+    assert elements.template_mismatch() is None
