@@ -127,13 +127,13 @@ def compile_conditions(ctx: Context, plan: QueryPlan, root: NamedFromClause) -> 
             shared.setdefault(route.names, (route, []))[1].append((index, cond))
             continue
         page_exists, count_exists, why, count_why = _choose(ctx, plan.resource, cond)
-        page = _condition(ctx, root, cond, exists=page_exists)
+        page = _condition(ctx, root, cond, route, exists=page_exists)
         rows.append(page.predicate)
         notes.append((index, param, page, why))
         if count_exists == page_exists:
             count.append(page.predicate)
         else:
-            counted = _condition(ctx, root, cond, exists=count_exists)
+            counted = _condition(ctx, root, cond, route, exists=count_exists)
             count.append(counted.predicate)
             notes.append((index, f"{param} (count)", counted, count_why))
         for guard in cond.guards:
@@ -169,15 +169,15 @@ def _shares_to_one_path(route: Route, cond: ResolvedCondition) -> bool:
     return cond.op.negative or cond.op is Operator.IS_NULL
 
 
-def _condition(ctx: Context, root: NamedFromClause, cond: ResolvedCondition, *,
-               exists: bool) -> Built:
+def _condition(ctx: Context, root: NamedFromClause, cond: ResolvedCondition,
+               route: Route | None, *, exists: bool) -> Built:
     chain = Chain(ctx)
     ends = _walk(chain, root, cond.hops)
     for guard in cond.guards:
         if guard.depth > 0:
             chain.hop(ends[guard.depth], guard.relation)
     at_end, tables = _terminal(ctx, chain, ends[-1], cond)
-    path = ctx.tables.route(cond.hops).targets if cond.hops else ()
+    path = route.targets if route is not None else ()
     guards = tuple(g.relation.name for g in cond.guards if g.depth > 0)
     if chain.empty:
         kind = "NOT EXISTS" if tables else "column"
